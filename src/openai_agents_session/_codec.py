@@ -1,0 +1,85 @@
+"""Turning items into stored JSON and back.
+
+Items are encoded *before* any I/O so that a batch with one bad item writes
+nothing. Stored form: compact JSON, UTF-8, one document per list element; any JSON
+document written by older versions (or by the seed package's ``json.dumps``) reads
+back the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["decode_item", "encode_items"]
+
+_encoder = json.JSONEncoder(
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    check_circular=True,
+)
+
+
+def _plain(item: Any) -> Any:
+    # Pydantic models (the SDK's own item types) are stored as their JSON form.
+    dump = getattr(item, "model_dump", None)
+    if callable(dump) and not isinstance(item, dict):
+        return dump(mode="json", exclude_unset=True)
+    return item
+
+
+def encode_items(items: Sequence[Any]) -> list[bytes]:
+    """Encode every item or raise naming the first bad one; never a partial result.
+
+    Raises:
+        TypeError: ``items`` is not a list/tuple, or an item holds a value JSON
+            cannot represent (a set, bytes, an object).
+        ValueError: an item holds NaN/Infinity, a circular reference, or a string
+            that is not valid Unicode (a lone surrogate).
+    """
+    if isinstance(items, (str, bytes, dict)) or not isinstance(items, Sequence):
+        raise TypeError(f"items must be a list of session items, got {type(items).__name__}")
+    total = len(items)
+    encoded: list[bytes] = []
+    for index, item in enumerate(items):
+        try:
+            text = _encoder.encode(_plain(item))
+            encoded.append(text.encode("utf-8"))
+        except TypeError as exc:
+            raise TypeError(
+                f"item {index} of {total} is not JSON-serialisable: {exc}; nothing was written"
+            ) from exc
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"item {index} of {total} holds a string that is not valid Unicode "
+                f"({exc.reason} at position {exc.start}); nothing was written"
+            ) from exc
+        except ValueError as exc:
+            raise ValueError(
+                f"item {index} of {total} cannot be stored as JSON: {exc}; nothing was written"
+            ) from exc
+        except RecursionError as exc:
+            raise ValueError(
+                f"item {index} of {total} is nested too deeply to store as JSON; "
+                "nothing was written"
+            ) from exc
+    return encoded
+
+
+class CorruptItem(Exception):
+    """A stored element that is not a JSON document."""
+
+
+def decode_item(raw: bytes | str) -> Any:
+    """Decode one stored element; raise :class:`CorruptItem` when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise CorruptItem(str(exc)) from exc
+
+
+def stored_size(raw: bytes | str) -> int:
+    """Size in bytes of a stored element as the server holds it."""
+    return len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,70 @@
+"""Key names: the session list and its companion key in the same cluster slot.
+
+Redis Cluster hashes only the *hash tag* of a key when it has one: the text between
+the first ``{`` and the first ``}`` after it, if that text is not empty. The list key
+keeps the seed's layout, ``{key_prefix}:{session_id}``, so existing data reads with
+no migration. The companion key (recent batch ids, for idempotent writes) must land
+in the same slot so one script can touch both on a Cluster.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+__all__ = ["companion_key", "hash_slot", "session_key"]
+
+_SLOTS = 16384
+
+
+def session_key(key_prefix: str, session_id: str) -> str:
+    return f"{key_prefix}:{session_id}"
+
+
+def _hash_input(key: bytes) -> bytes:
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
+
+
+def _crc16(data: bytes) -> int:
+    # CRC16-CCITT (XMODEM), the checksum Redis Cluster uses for key slots.
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc
+
+
+def hash_slot(key: str) -> int:
+    """The Redis Cluster slot of ``key``."""
+    return _crc16(_hash_input(key.encode("utf-8"))) % _SLOTS
+
+
+@lru_cache(maxsize=1024)
+def _tag_for_slot(slot: int) -> str:
+    # A short hash tag that lands in `slot`: found by search, at most a few
+    # tens of thousands of CRC computations, once per slot per process.
+    candidate = 0
+    while True:
+        tag = f"s{candidate}"
+        if _crc16(tag.encode()) % _SLOTS == slot:
+            return tag
+        candidate += 1
+
+
+def companion_key(list_key: str, suffix: str) -> str:
+    """A key unique to ``list_key`` that hashes to the same cluster slot."""
+    raw = list_key.encode("utf-8")
+    if _hash_input(raw) != raw:
+        # The list key has a hash tag of its own; appending keeps it first.
+        return f"{list_key}:{suffix}"
+    if "}" not in list_key:
+        return f"{{{list_key}}}:{suffix}"
+    # A key with a stray "}" cannot be wrapped in braces; use another tag that
+    # hashes to the same slot, followed by the full key to stay unique.
+    return f"{{{_tag_for_slot(hash_slot(list_key))}}}{list_key}:{suffix}"

@@ -1,0 +1,108 @@
+"""Facts only the store knows, reported per operation without importing telemetry.
+
+A store calls :func:`report` once per completed operation with a :class:`StoreEvent`.
+The event goes to two places:
+
+* the ``observer`` the store was built with (default: none), for apps that want the
+  raw facts;
+* whoever is collecting on the current task through :func:`collect_store_events`,
+  which is how ``InstrumentedSession`` ties each fact to the call that produced it,
+  even when many calls on one session run concurrently.
+
+Reporting must never break storage: an observer that raises is isolated here.
+
+Example::
+
+    class Printer:
+        def on_store_event(self, event: StoreEvent) -> None:
+            print(event.operation, event.session_length)
+
+    session = RedisSession("user-1", client, observer=Printer())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "Operation",
+    "StoreEvent",
+    "StoreObserver",
+    "collect_store_events",
+    "report",
+]
+
+Operation = Literal["get_items", "add_items", "pop_item", "clear_session"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEvent:
+    """What one storage operation did, as seen by the server.
+
+    Attributes:
+        operation: the session method that ran.
+        items: items returned (get), written (add), popped (pop) or removed (clear).
+        bytes: serialised bytes of those items.
+        session_length: list length after the operation (``0`` when the key is gone).
+        ttl_refreshed: the server re-armed the key's TTL in this operation.
+        trimmed: items dropped from the head by ``max_items``.
+        corrupt_skipped: stored items that were not valid JSON and were skipped
+            (get) or dropped (pop).
+        item_sizes: serialised size of each written item, in order (add only).
+        duplicate_batch: the write was a retry of a batch the server had already
+            applied; it was acknowledged without being applied again.
+        round_trips: round trips to the server this operation took.
+    """
+
+    operation: Operation
+    items: int = 0
+    bytes: int = 0
+    session_length: int | None = None
+    ttl_refreshed: bool = False
+    trimmed: int = 0
+    corrupt_skipped: int = 0
+    item_sizes: tuple[int, ...] = ()
+    duplicate_batch: bool = False
+    round_trips: int = 1
+
+
+@runtime_checkable
+class StoreObserver(Protocol):
+    """Receives every :class:`StoreEvent` of the stores it is given to."""
+
+    def on_store_event(self, event: StoreEvent) -> None: ...
+
+
+_collector: ContextVar[list[StoreEvent] | None] = ContextVar(
+    "openai_agents_session_store_events", default=None
+)
+
+
+@contextmanager
+def collect_store_events() -> Iterator[list[StoreEvent]]:
+    """Collect the events reported by stores called inside this block, on this task."""
+    events: list[StoreEvent] = []
+    token = _collector.set(events)
+    try:
+        yield events
+    finally:
+        _collector.reset(token)
+
+
+def report(event: StoreEvent, observer: StoreObserver | None = None) -> None:
+    """Deliver ``event`` to ``observer`` and to the current collector, if any.
+
+    An observer that raises is ignored: facts about storage must never change the
+    outcome of storage.
+    """
+    events = _collector.get()
+    if events is not None:
+        events.append(event)
+    if observer is not None:
+        # By contract an observer cannot fail a store call.
+        with suppress(Exception):
+            observer.on_store_event(event)

