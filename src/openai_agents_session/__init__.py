@@ -1,19 +1,32 @@
 """Redis session store for the OpenAI Agents SDK that you can see into.
 
 ``RedisSession`` keeps each conversation in one Redis list, one round trip per
-operation, Redis Cluster included.
+operation, Redis Cluster included; ``instrument(session)`` adds OpenTelemetry
+spans, Prometheus metrics and structlog logs to it (or to any other session).
 """
 
 from .errors import SessionKeyTypeError
 from .events import StoreEvent, StoreObserver, collect_store_events
+from .instrumentation import (
+    InstrumentedSession,
+    add_trace_context,
+    configure_logging,
+    instrument,
+    instrumented,
+)
 from .redis import RedisSession
 
 __all__ = [
+    "InstrumentedSession",
     "RedisSession",
     "SessionKeyTypeError",
     "StoreEvent",
     "StoreObserver",
+    "add_trace_context",
     "collect_store_events",
+    "configure_logging",
+    "instrument",
+    "instrumented",
 ]
 
 __version__ = "0.2.0"

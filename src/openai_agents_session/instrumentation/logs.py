@@ -1,0 +1,127 @@
+"""structlog events for session operations, and processors an app can reuse.
+
+Per operation: ``session.operation`` at debug; ``session.slow_operation`` and
+``session.corrupt_items`` at warning; ``session.operation_failed`` at error (a
+cancellation is logged at info as ``session.operation_cancelled``). Every event
+carries ``trace_id``/``span_id`` when a span is active, the privacy-filtered session
+id, the operation, its duration and item counts; never item content unless the
+app opts in.
+
+The library never calls ``structlog.configure``. When structlog is still
+unconfigured (its default prints everything to stdout) the per-operation debug
+event is skipped, so an app that never set up logging does not get a line per call.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+
+from .facts import OperationFacts
+
+__all__ = ["LOGGER_NAME", "OperationLogger", "add_trace_context", "configure_logging"]
+
+LOGGER_NAME = "openai_agents_session"
+
+
+def add_trace_context(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: add ``trace_id``/``span_id`` of the current OTel span.
+
+    Add it to your own chain (before the renderer) so every log line of the app
+    can be joined with its trace::
+
+        structlog.configure(processors=[add_trace_context, ..., JSONRenderer()])
+    """
+    if "trace_id" not in event_dict:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event_dict["trace_id"] = format(context.trace_id, "032x")
+            event_dict["span_id"] = format(context.span_id, "016x")
+    return event_dict
+
+
+def configure_logging(level: int | str = "INFO", *, json: bool = True) -> None:
+    """One call for apps with no logging set up: structured logs to stderr.
+
+    JSON lines (or console output with ``json=False``) with level, ISO timestamp and
+    trace context. Call it once at start-up; libraries should never call it.
+    """
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_trace_context,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+class OperationLogger:
+    def __init__(self, logger: Any | None, *, slow_threshold: float, explicit: bool) -> None:
+        self._logger = logger if logger is not None else structlog.get_logger(LOGGER_NAME)
+        self._explicit = explicit
+        self._slow_threshold = slow_threshold
+
+    def emit(
+        self,
+        facts: OperationFacts,
+        *,
+        session: str | None,
+        trace_id: str | None,
+        span_id: str | None,
+        slow: bool,
+        content: Any = None,
+    ) -> None:
+        fields: dict[str, Any] = {
+            "operation": facts.operation,
+            "duration_s": round(facts.duration, 6),
+        }
+        if session is not None:
+            fields["session"] = session
+        if trace_id is not None:
+            fields["trace_id"] = trace_id
+            fields["span_id"] = span_id
+        if facts.items is not None:
+            fields["items"] = facts.items
+        if facts.limit is not None:
+            fields["limit"] = facts.limit
+        if facts.session_length is not None:
+            fields["session_length"] = facts.session_length
+        if content is not None:
+            fields["content"] = content
+        log = self._logger
+        if facts.error is not None:
+            fields["error_type"] = facts.error_type
+            fields["exception"] = type(facts.error).__name__
+            if facts.cancelled:
+                log.info("session.operation_cancelled", **fields)
+            else:
+                fields["error"] = str(facts.error)[:300]
+                log.error("session.operation_failed", **fields)
+            return
+        if facts.trimmed:
+            fields["trimmed"] = facts.trimmed
+        if facts.duplicate_batch:
+            fields["duplicate_batch"] = True
+        if slow:
+            log.warning("session.slow_operation", threshold_s=self._slow_threshold, **fields)
+        if facts.corrupt_skipped:
+            log.warning("session.corrupt_items", corrupt_skipped=facts.corrupt_skipped, **fields)
+        if self._explicit or structlog.is_configured():
+            log.debug("session.operation", **fields)

@@ -1,0 +1,219 @@
+"""InstrumentedSession: any Agents SDK session, with spans, metrics and logs.
+
+``instrument(session)`` returns a session that behaves exactly like ``session``
+(same results, same exceptions) and emits, per operation, one OpenTelemetry span,
+Prometheus metrics and structlog events. Telemetry never raises into the caller:
+a failing exporter, metric or log processor is swallowed and counted in
+``openai_agents_session_telemetry_errors_total{signal}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from ..events import Operation, collect_store_events
+from .facts import OperationFacts, classify_error, facts_from_events
+from .logs import OperationLogger
+from .metrics import SessionMetrics, metrics_for
+from .options import InstrumentationOptions
+from .privacy import conversation_id
+from .spans import SpanFactory, StartedSpan, span_ids
+
+__all__ = ["SessionTelemetry", "accepts_wrapper"]
+
+T = TypeVar("T")
+
+
+def accepts_wrapper(session: Any) -> bool:
+    """Whether all four methods of ``session`` take the SDK's ``wrapper`` keyword."""
+    for name in ("get_items", "add_items", "pop_item", "clear_session"):
+        try:
+            parameters = inspect.signature(getattr(session, name)).parameters
+        except (AttributeError, TypeError, ValueError):
+            return False
+        wrapper = parameters.get("wrapper")
+        if wrapper is None or wrapper.kind not in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return False
+    return True
+
+
+def _describe_store(session: Any) -> tuple[str, str | None, str | None]:
+    """(store name, db.system.name, db.namespace) of the innermost session."""
+    inner = session
+    for _ in range(10):
+        nested = getattr(inner, "underlying_session", None) or getattr(inner, "inner", None)
+        if nested is None or nested is inner:
+            break
+        inner = nested
+    name = type(inner).__name__
+    module = type(inner).__module__
+    is_redis = "redis" in module.lower() or "redis" in name.lower()
+    namespace = getattr(inner, "key_prefix", None) if is_redis else None
+    return name, ("redis" if is_redis else None), namespace if isinstance(namespace, str) else None
+
+
+class SessionTelemetry:
+    """Times, counts, traces and logs the operations of one session."""
+
+    def __init__(self, session: Any, options: InstrumentationOptions) -> None:
+        self.options = options
+        store_name, db_system, namespace = _describe_store(session)
+        self.metrics: SessionMetrics = metrics_for(options.registry, options.labels)
+        self.spans = SpanFactory(
+            options.tracer_provider, store_name=store_name, db_system=db_system, namespace=namespace
+        )
+        self.logs = OperationLogger(
+            options.logger,
+            slow_threshold=options.slow_threshold_seconds,
+            explicit=options.logger is not None,
+        )
+        self._label_names = tuple(sorted(options.labels or {}))
+        self._conversation_ids: dict[str, str | None] = {}
+
+    def conversation_id(self, session_id: str) -> str | None:
+        cached = self._conversation_ids.get(session_id, _MISSING)
+        if cached is _MISSING:
+            cached = conversation_id(
+                session_id, self.options.session_id_mode, self.options.session_id_key
+            )
+            if len(self._conversation_ids) > 1024:
+                self._conversation_ids.clear()
+            self._conversation_ids[session_id] = cached
+        result: str | None = cached
+        return result
+
+    def _extra_labels(self, wrapper: Any) -> tuple[str, ...]:
+        if not self._label_names:
+            return ()
+        values = dict(self.options.labels or {})
+        if self.options.labels_from_context is not None and wrapper is not None:
+            try:
+                for name, value in self.options.labels_from_context(wrapper).items():
+                    if name in values:
+                        values[name] = str(value)[:64]
+            except Exception:
+                self.telemetry_error("metrics")
+        return tuple(values[name] for name in self._label_names)
+
+    def telemetry_error(self, signal: str) -> None:
+        try:
+            self.metrics.telemetry_error(signal)
+        except Exception:  # the last line of defence: nothing may escape
+            return
+
+    async def observe(
+        self,
+        operation: Operation,
+        session_id: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        limit: int | None = None,
+        items_in: Sequence[Any] | None = None,
+        wrapper: Any = None,
+    ) -> T:
+        conversation = self.conversation_id(session_id)
+        started: StartedSpan | None = None
+        token: object | None = None
+        try:
+            started = self.spans.start(operation, conversation, limit)
+            # Current while the store runs, so Redis command spans nest beneath.
+            token = otel_context.attach(trace.set_span_in_context(started.span))
+        except Exception:
+            self.telemetry_error("traces")
+        facts = OperationFacts(operation, limit=limit)
+        begin = time.perf_counter()
+        with collect_store_events() as events:
+            try:
+                result = await call()
+            except BaseException as exc:
+                facts.duration = time.perf_counter() - begin
+                facts.error = exc
+                facts.error_type = classify_error(exc)
+                self._finish(facts, events, started, token, conversation, items_in, None, wrapper)
+                raise
+        facts.duration = time.perf_counter() - begin
+        self._finish(facts, events, started, token, conversation, items_in, result, wrapper)
+        return result
+
+    def _finish(
+        self,
+        facts: OperationFacts,
+        events: Sequence[Any],
+        started: StartedSpan | None,
+        token: object | None,
+        conversation: str | None,
+        items_in: Sequence[Any] | None,
+        result: Any,
+        wrapper: Any,
+    ) -> None:
+        if token is not None:
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception:
+                self.telemetry_error("traces")
+        try:
+            facts_from_events(facts, events, items_in=items_in, result=result)
+        except Exception:
+            self.telemetry_error("metrics")
+        slow = facts.duration >= self.options.slow_threshold_seconds
+        trace_id = span_id = None
+        sampled = False
+        if started is not None:
+            try:
+                trace_id, span_id = span_ids(started.span)
+                sampled = started.span.get_span_context().trace_flags.sampled
+                if self.options.capture_content:
+                    _attach_content(started, facts, items_in, result)
+                SpanFactory.finish(started, facts)
+            except Exception:
+                self.telemetry_error("traces")
+        try:
+            extra = self._extra_labels(wrapper)
+            self.metrics.record(facts, extra, slow=slow, trace_id=trace_id if sampled else None)
+        except Exception:
+            self.telemetry_error("metrics")
+        try:
+            content = _content(facts, items_in, result) if self.options.capture_content else None
+            self.logs.emit(
+                facts,
+                session=conversation,
+                trace_id=trace_id,
+                span_id=span_id,
+                slow=slow,
+                content=content,
+            )
+        except Exception:
+            self.telemetry_error("logs")
+
+
+_MISSING: Any = object()
+
+
+def _content(facts: OperationFacts, items_in: Sequence[Any] | None, result: Any) -> Any:
+    if facts.error is not None:
+        return None
+    if facts.operation == "add_items":
+        return list(items_in or [])
+    if facts.operation in ("get_items", "pop_item"):
+        return result
+    return None
+
+
+def _attach_content(
+    started: StartedSpan, facts: OperationFacts, items_in: Sequence[Any] | None, result: Any
+) -> None:
+    import json
+
+    content = _content(facts, items_in, result)
+    if content is not None and started.span.is_recording():
+        text = json.dumps(content, default=str, ensure_ascii=False)
+        started.span.add_event("content", {"openai_agents_session.content": text[:8192]})

@@ -1,0 +1,142 @@
+"""OpenTelemetry spans for session operations.
+
+One INTERNAL span per operation, so Redis command spans from
+``opentelemetry-instrumentation-redis`` nest beneath it. Naming and attributes
+follow the database-client conventions (``db.system.name``, ``db.operation.name``,
+``db.namespace``) and the GenAI ones (``gen_ai.conversation.id``,
+``gen_ai.operation.name`` with the memory operation names); both are still
+evolving, so the mapping is documented in the README and kept in this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+
+from .facts import OperationFacts
+from .parenting import StorageParent, record_unparented, storage_span_parent
+
+__all__ = ["ATTR", "SpanFactory", "StartedSpan"]
+
+_SCOPE = "openai_agents_session"
+
+# GenAI memory operation names, as close as the conventions get today.
+GEN_AI_OPERATION = {
+    "get_items": "search_memory",
+    "add_items": "update_memory",
+    "pop_item": "delete_memory",
+    "clear_session": "delete_memory",
+}
+
+ATTR = "openai_agents_session."
+
+
+@dataclass(slots=True)
+class StartedSpan:
+    span: Span
+    parent: StorageParent | None
+
+
+class SpanFactory:
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None,
+        *,
+        store_name: str,
+        db_system: str | None,
+        namespace: str | None,
+    ) -> None:
+        from .. import __version__
+
+        self._tracer: Tracer = trace.get_tracer(
+            _SCOPE, __version__, tracer_provider=tracer_provider
+        )
+        self._store_name = store_name
+        self._static: dict[str, Any] = {"openai_agents_session.store": store_name}
+        if db_system:
+            self._static["db.system.name"] = db_system
+        if namespace:
+            self._static["db.namespace"] = namespace
+
+    def start(self, operation: str, conversation_id: str | None, limit: int | None) -> StartedSpan:
+        parent = storage_span_parent()
+        context: Context | None = parent.context if parent else None
+        links: tuple[Link, ...] = parent.links if parent else ()
+        span = self._tracer.start_span(
+            f"{operation} {self._store_name}",
+            context=context,
+            kind=SpanKind.INTERNAL,
+            links=links,
+        )
+        if span.is_recording():
+            attributes = dict(self._static)
+            attributes["db.operation.name"] = operation
+            attributes["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
+            if conversation_id is not None:
+                attributes["gen_ai.conversation.id"] = conversation_id
+            if limit is not None:
+                attributes[ATTR + "limit"] = limit
+            span.set_attributes(attributes)
+        if parent is None:
+            record_unparented(span.get_span_context(), conversation_id)
+        elif parent.on_conversation is not None and conversation_id is not None:
+            parent.on_conversation(conversation_id)
+        return StartedSpan(span, parent)
+
+    @staticmethod
+    def finish(started: StartedSpan, facts: OperationFacts) -> None:
+        span = started.span
+        try:
+            if span.is_recording():
+                span.set_attributes(_fact_attributes(facts))
+                if facts.cancelled:
+                    # Cancellation is the caller's decision, not a storage failure.
+                    span.add_event("cancelled")
+                elif facts.error is not None:
+                    span.record_exception(facts.error)
+                    span.set_status(Status(StatusCode.ERROR, type(facts.error).__name__))
+        finally:
+            span.end()
+
+
+def _fact_attributes(facts: OperationFacts) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    if facts.error is not None:
+        attributes["error.type"] = _qualified_name(facts.error)
+        attributes[ATTR + "error_type"] = facts.error_type or "other"
+        return attributes
+    if facts.items is not None:
+        attributes[ATTR + "items"] = facts.items
+        if facts.operation == "get_items":
+            attributes["db.response.returned_rows"] = facts.items
+    if facts.bytes is not None:
+        attributes[ATTR + "bytes"] = facts.bytes
+    if facts.session_length is not None:
+        attributes[ATTR + "session_length"] = facts.session_length
+    if facts.from_store:
+        attributes[ATTR + "ttl_refreshed"] = facts.ttl_refreshed
+        attributes[ATTR + "trimmed"] = facts.trimmed
+        attributes[ATTR + "corrupt_skipped"] = facts.corrupt_skipped
+        if facts.duplicate_batch:
+            attributes[ATTR + "duplicate_batch"] = True
+        if facts.round_trips is not None:
+            attributes[ATTR + "round_trips"] = facts.round_trips
+    return attributes
+
+
+def _qualified_name(exc: BaseException) -> str:
+    kind = type(exc)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def span_ids(span: Span) -> tuple[str | None, str | None]:
+    """Hex trace and span ids of ``span``, or ``(None, None)`` if it is not sampled/valid."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None, None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
