@@ -6,7 +6,7 @@
 ``CountingConnection`` counts round trips on a real connection.
 """
 
-from .roundtrips import CountingConnection, RoundTripCounter
+from .roundtrips import CountingConnection, RoundTripCounter, counting_cluster, counting_pool
 from .servers import (
     Cluster,
     SentinelGroup,
@@ -23,6 +23,8 @@ __all__ = [
     "RoundTripCounter",
     "SentinelGroup",
     "ServerProcess",
+    "counting_cluster",
+    "counting_pool",
     "free_port",
     "live_processes",
     "redis_binary",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from redis.asyncio.connection import Connection
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection, ConnectionPool
 
-__all__ = ["CountingConnection", "RoundTripCounter"]
+__all__ = ["CountingConnection", "RoundTripCounter", "counting_cluster", "counting_pool"]
 
 
 class RoundTripCounter:
@@ -30,8 +31,8 @@ class RoundTripCounter:
 class CountingConnection(Connection):
     """A ``Connection`` that records each round trip in ``counter``.
 
-    Use it as ``Redis(connection_class=CountingConnection, counter=tally)`` (or
-    ``RedisCluster(..., connection_class=CountingConnection, counter=tally)``).
+    Use it through ``Redis(connection_pool=counting_pool(host, port, tally))`` or
+    ``counting_cluster(host, port, tally)``.
     """
 
     def __init__(self, *args: Any, counter: RoundTripCounter | None = None, **kwargs: Any):
@@ -57,3 +58,27 @@ def _command_names(packed: bytes | str | Iterable[bytes]) -> list[str]:
         if line.startswith("*") and index + 2 < len(lines):
             names.append(lines[index + 2].upper())
     return names
+
+
+def counting_pool(
+    host: str, port: int, counter: RoundTripCounter, **options: Any
+) -> ConnectionPool:
+    """A connection pool whose connections count round trips into ``counter``."""
+    return ConnectionPool(
+        host=host, port=port, connection_class=CountingConnection, counter=counter, **options
+    )
+
+
+def counting_cluster(
+    host: str, port: int, counter: RoundTripCounter, **options: Any
+) -> RedisCluster:
+    """A ``RedisCluster`` whose connections, to every node, count into ``counter``."""
+    client = RedisCluster(host=host, port=port, **options)
+    # RedisCluster takes no connection_class; every node, present or discovered
+    # later, builds its connections from these shared keyword arguments.
+    extra = {"connection_class": CountingConnection, "counter": counter}
+    client.nodes_manager.connection_kwargs.update(extra)
+    for node in client.nodes_manager.startup_nodes.values():
+        node.connection_class = CountingConnection
+        node.connection_kwargs["counter"] = counter
+    return client

@@ -1,0 +1,97 @@
+"""TTL: set in the same atomic step as every write, sliding, never a key without it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+
+from openai_agents_session import RedisSession, collect_store_events
+from openai_agents_session._keys import companion_key
+
+
+async def test_write_sets_ttl_on_list_and_batch_ids(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client, ttl=120)
+    with collect_store_events() as events:
+        await session.add_items([{"n": 1}])
+    assert 110 <= await client.ttl(session.key) <= 120
+    assert 110 <= await client.ttl(companion_key(session.key, "batches")) <= 120
+    assert events[0].ttl_refreshed
+
+
+async def test_reads_and_pops_refresh_ttl_by_default(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client, ttl=100)
+    await session.add_items([{"n": 1}, {"n": 2}])
+    for operation in (session.get_items, session.pop_item):
+        await client.expire(session.key, 5)
+        with collect_store_events() as events:
+            await operation()
+        assert await client.ttl(session.key) > 90
+        assert events[0].ttl_refreshed
+
+
+async def test_write_only_refresh_leaves_ttl_alone_on_reads(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client, ttl=100, refresh_ttl_on_read=False)
+    await session.add_items([{"n": 1}, {"n": 2}])
+    await client.expire(session.key, 5)
+    with collect_store_events() as events:
+        await session.get_items()
+        await session.pop_item()
+    assert await client.ttl(session.key) <= 5
+    assert not any(event.ttl_refreshed for event in events)
+    await session.add_items([{"n": 3}])
+    assert await client.ttl(session.key) > 90
+
+
+async def test_no_ttl_means_the_key_persists(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client)
+    with collect_store_events() as events:
+        await session.add_items([{"n": 1}])
+    assert await client.ttl(session.key) == -1
+    assert not events[0].ttl_refreshed
+
+
+async def test_reading_a_missing_session_creates_nothing(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client, ttl=100)
+    with collect_store_events() as events:
+        await session.get_items()
+    assert await client.exists(session.key) == 0
+    assert not events[0].ttl_refreshed
+
+
+async def test_concurrent_writers_never_leave_a_key_without_ttl(
+    valkey_client: Redis, session_id: str
+) -> None:
+    """8 writers append while a poller checks TTL continuously: never -1."""
+    session = RedisSession(session_id, valkey_client, ttl=30, max_items=20)
+    stop = asyncio.Event()
+    observed: list[int] = []
+
+    async def writer(number: int) -> None:
+        # Keep writing until the poller has seen enough, bounded in count.
+        for batch in range(3000):
+            if len(observed) >= 400:
+                return
+            await session.add_items([{"writer": number, "batch": batch}])
+            if batch % 10 == 9:
+                await session.clear_session()
+
+    async def poller() -> None:
+        poll_client = Redis(
+            host=valkey_client.connection_pool.connection_kwargs["host"],
+            port=valkey_client.connection_pool.connection_kwargs["port"],
+        )
+        try:
+            while not stop.is_set():
+                observed.append(await poll_client.ttl(session.key))
+        finally:
+            await poll_client.aclose()
+
+    polling = asyncio.create_task(poller())
+    await asyncio.gather(*(writer(n) for n in range(8)))
+    stop.set()
+    await polling
+    assert len(observed) >= 400
+    assert any(ttl > 0 for ttl in observed), "the poller never saw the key"
+    assert -1 not in observed, "a key existed without its TTL"
