@@ -38,10 +38,11 @@ class InjectedClient:
     def get(self) -> RedisClient:
         loop = asyncio.get_running_loop()
         known = _client_loops.get(self._client)
-        first = known() if known is not None else None
-        if first is None or first.is_closed():
+        if known is None:
             _client_loops[self._client] = weakref.ref(loop)
-        elif first is not loop:
+        elif known() is not loop:
+            # Also when that loop is closed or gone: the client's pooled
+            # connections still belong to it.
             raise RuntimeError(
                 "this Redis client belongs to another event loop; a redis.asyncio client "
                 "can only be used on the loop it first connected from. Create the client "
@@ -56,6 +57,7 @@ class InjectedClient:
 
 class OwnedClients:
     def __init__(self, url: str, options: dict[str, Any]) -> None:
+        check_url(url)
         self._url = url
         self._options = options
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisClient] = (
@@ -80,6 +82,23 @@ class OwnedClients:
         self._by_loop = weakref.WeakKeyDictionary()
 
 
+_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel")
+
+
+def check_url(url: str) -> None:
+    """Reject a URL no client can be built from, before any connection is tried."""
+    if not isinstance(url, str) or not url:
+        raise TypeError(f"url must be a non-empty str, got {url!r:.80}")
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES:
+        raise ValueError(
+            f"unsupported Redis URL scheme {parts.scheme!r} in {_redact(url)!r}; use "
+            "redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://"
+        )
+    if parts.scheme == "redis+sentinel" and not parts.path.strip("/"):
+        raise ValueError(f"sentinel URL {_redact(url)!r} must name the service: .../service[/db]")
+
+
 def client_from_url(url: str, **options: Any) -> RedisClient:
     """Build an async client for ``url``.
 
@@ -88,17 +107,13 @@ def client_from_url(url: str, **options: Any) -> RedisClient:
     ``redis+sentinel://[:password@]host:port[,host:port...]/service[/db]``
     (the primary of a Sentinel-managed service).
     """
+    check_url(url)
     scheme = urlsplit(url).scheme
     if scheme in ("redis", "rediss", "unix"):
         return Redis.from_url(url, **options)
     if scheme in ("redis+cluster", "rediss+cluster"):
         return RedisCluster.from_url(url.replace("+cluster", "", 1), **options)
-    if scheme == "redis+sentinel":
-        return _sentinel_primary(url, options)
-    raise ValueError(
-        f"unsupported Redis URL scheme {scheme!r} in {_redact(url)!r}; use redis://, "
-        "rediss://, unix://, redis+cluster:// or redis+sentinel://"
-    )
+    return _sentinel_primary(url, options)
 
 
 def _sentinel_primary(url: str, options: dict[str, Any]) -> Redis:

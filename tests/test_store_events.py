@@ -1,0 +1,82 @@
+"""Store events: the facts only the store knows, per operation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from openai_agents_session import RedisSession, StoreEvent, collect_store_events
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[StoreEvent] = []
+
+    def on_store_event(self, event: StoreEvent) -> None:
+        self.events.append(event)
+
+
+class Broken:
+    def on_store_event(self, event: StoreEvent) -> None:
+        raise RuntimeError("observer bug")
+
+
+async def test_observer_receives_one_event_per_operation(
+    valkey_client: Redis, session_id: str
+) -> None:
+    recorder = Recorder()
+    session = RedisSession(session_id, valkey_client, ttl=60, max_items=3, observer=recorder)
+    await session.add_items([{"a": 1}, {"b": 22}])
+    await session.add_items([{"c": 3}, {"d": 4}])
+    await session.get_items(2)
+    await session.pop_item()
+    await session.clear_session()
+    add1, add2, get, pop, clear = recorder.events
+    assert (add1.operation, add1.items, add1.bytes, add1.item_sizes) == ("add_items", 2, 15, (7, 8))
+    assert (add1.session_length, add1.ttl_refreshed, add1.trimmed) == (2, True, 0)
+    assert (add2.session_length, add2.trimmed) == (3, 1)
+    assert (get.operation, get.items, get.bytes, get.session_length) == ("get_items", 2, 14, 3)
+    assert (pop.operation, pop.items, pop.bytes, pop.session_length) == ("pop_item", 1, 7, 2)
+    assert (clear.operation, clear.items, clear.session_length) == ("clear_session", 2, 0)
+    assert not any(event.duplicate_batch for event in recorder.events)
+
+
+async def test_a_failing_observer_never_fails_the_operation(
+    valkey_client: Redis, session_id: str
+) -> None:
+    session = RedisSession(session_id, valkey_client, observer=Broken())
+    await session.add_items([{"a": 1}])
+    assert await session.get_items() == [{"a": 1}]
+
+
+async def test_collectors_are_per_task(valkey_client: Redis) -> None:
+    async def run(number: int) -> list[StoreEvent]:
+        session = RedisSession(f"collect-{number}", valkey_client)
+        with collect_store_events() as events:
+            await session.add_items([{"n": n} for n in range(number + 1)])
+            await asyncio.sleep(0)
+            await session.get_items()
+            await session.clear_session()
+        return events
+
+    results = await asyncio.gather(*(run(number) for number in range(5)))
+    for number, events in enumerate(results):
+        assert [e.operation for e in events] == ["add_items", "get_items", "clear_session"]
+        assert events[0].items == number + 1
+
+
+async def test_retried_batch_is_recognised_and_not_applied_twice(
+    valkey_client: Redis, session_id: str
+) -> None:
+    """What a client-library retry after a lost reply sends: the same script call again."""
+    from openai_agents_session import _scripts
+
+    session = RedisSession(session_id, valkey_client, ttl=60)
+    keys = (session.key, "{" + session.key + "}:batches")
+    args = (60000, 0, "batch-1", 64, b'{"n":1}')
+    first = await valkey_client.eval(_scripts.ADD.body, 2, *keys, *args)
+    again = await valkey_client.eval(_scripts.ADD.body, 2, *keys, *args)
+    assert first == [1, 0, 1, 0]
+    assert again == [1, 0, 1, 1]
+    assert await session.get_items() == [{"n": 1}]
