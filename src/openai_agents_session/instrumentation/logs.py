@@ -108,7 +108,7 @@ class OperationLogger:
         log = self._logger
         if facts.error is not None:
             fields["error_type"] = facts.error_type
-            fields["exception"] = type(facts.error).__name__
+            fields["exception_type"] = type(facts.error).__name__
             if facts.cancelled:
                 log.info("session.operation_cancelled", **fields)
             else:
