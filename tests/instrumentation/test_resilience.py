@@ -120,7 +120,7 @@ async def test_storage_errors_are_classified(
         host="127.0.0.1", port=free_port(), socket_connect_timeout=1, retry=no_retry
     )
     session = instrument(RedisSession(session_id, unreachable), registry=registry)
-    with pytest.raises(Exception, match="[Cc]onnect"):
+    with pytest.raises(Exception, match=r"[Cc]onnect"):
         await session.get_items()
     await unreachable.aclose()
 
@@ -139,7 +139,7 @@ async def test_storage_errors_are_classified(
     await slow_client.ping()
     await valkey_client.execute_command("CLIENT", "PAUSE", 1500, "ALL")
     try:
-        with pytest.raises(Exception, match="[Tt]imeout"):
+        with pytest.raises(Exception, match=r"[Tt]imeout"):
             await stalled.get_items()
     finally:
         await asyncio.sleep(1.5)
