@@ -73,10 +73,26 @@ async def test_retried_batch_is_recognised_and_not_applied_twice(
     from openai_agents_session import _scripts
 
     session = RedisSession(session_id, valkey_client, ttl=60)
-    keys = (session.key, "{" + session.key + "}:batches")
+    keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
     args = (60000, 0, "batch-1", 64, b'{"n":1}')
-    first = await valkey_client.eval(_scripts.ADD.body, 2, *keys, *args)
-    again = await valkey_client.eval(_scripts.ADD.body, 2, *keys, *args)
+    first = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
+    again = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
     assert first == [1, 0, 1, 0]
     assert again == [1, 0, 1, 1]
     assert await session.get_items() == [{"n": 1}]
+
+
+async def test_retried_pop_returns_the_same_item_without_popping_again(
+    valkey_client: Redis, session_id: str
+) -> None:
+    from openai_agents_session import _scripts
+
+    session = RedisSession(session_id, valkey_client, ttl=60)
+    await session.add_items([{"n": 1}, {"n": 2}, {"n": 3}])
+    keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
+    first = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
+    again = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
+    assert first == [2, 1, 0, b'{"n":3}']
+    assert again == [2, 0, 1, b'{"n":3}']
+    assert await session.get_items() == [{"n": 1}, {"n": 2}]
+    assert 0 < await valkey_client.pttl(keys[2]) <= 60000

@@ -5,7 +5,8 @@ operation, Redis Cluster included; ``instrument(session)`` adds OpenTelemetry
 spans, Prometheus metrics and structlog logs to it (or to any other session).
 """
 
-from .errors import SessionKeyTypeError
+from .durability import Durability
+from .errors import DurabilityError, ItemTooLargeError, SessionKeyTypeError
 from .events import StoreEvent, StoreObserver, collect_store_events
 from .instrumentation import (
     InstrumentedSession,
@@ -17,7 +18,10 @@ from .instrumentation import (
 from .redis import RedisSession
 
 __all__ = [
+    "Durability",
+    "DurabilityError",
     "InstrumentedSession",
+    "ItemTooLargeError",
     "RedisSession",
     "SessionKeyTypeError",
     "StoreEvent",

@@ -12,6 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .errors import ItemTooLargeError
+
 __all__ = ["decode_item", "encode_items"]
 
 _encoder = json.JSONEncoder(
@@ -30,7 +32,12 @@ def _plain(item: Any) -> Any:
     return item
 
 
-def encode_items(items: Sequence[Any]) -> list[bytes]:
+def encode_items(
+    items: Sequence[Any],
+    *,
+    max_item_bytes: int | None = None,
+    max_batch_bytes: int | None = None,
+) -> list[bytes]:
     """Encode every item or raise naming the first bad one; never a partial result.
 
     Raises:
@@ -38,15 +45,16 @@ def encode_items(items: Sequence[Any]) -> list[bytes]:
             cannot represent (a set, bytes, an object).
         ValueError: an item holds NaN/Infinity, a circular reference, or a string
             that is not valid Unicode (a lone surrogate).
+        ItemTooLargeError: an item or the whole batch is over its byte limit.
     """
     if isinstance(items, (str, bytes, dict)) or not isinstance(items, Sequence):
         raise TypeError(f"items must be a list of session items, got {type(items).__name__}")
     total = len(items)
     encoded: list[bytes] = []
+    batch_bytes = 0
     for index, item in enumerate(items):
         try:
-            text = _encoder.encode(_plain(item))
-            encoded.append(text.encode("utf-8"))
+            data = _encoder.encode(_plain(item)).encode("utf-8")
         except TypeError as exc:
             raise TypeError(
                 f"item {index} of {total} is not JSON-serialisable: {exc}; nothing was written"
@@ -65,6 +73,18 @@ def encode_items(items: Sequence[Any]) -> list[bytes]:
                 f"item {index} of {total} is nested too deeply to store as JSON; "
                 "nothing was written"
             ) from exc
+        if max_item_bytes is not None and len(data) > max_item_bytes:
+            raise ItemTooLargeError(
+                f"item {index} of {total} is {len(data)} bytes as JSON, over "
+                f"max_item_bytes={max_item_bytes}; nothing was written"
+            )
+        batch_bytes += len(data)
+        if max_batch_bytes is not None and batch_bytes > max_batch_bytes:
+            raise ItemTooLargeError(
+                f"the batch of {total} items is over max_batch_bytes={max_batch_bytes} "
+                f"by item {index}; nothing was written"
+            )
+        encoded.append(data)
     return encoded
 
 

@@ -1,8 +1,9 @@
 """The server-side scripts: each session operation is one of these, one round trip.
 
-Every script touches only the session list (KEYS[1]) and its companion key of
-recent batch ids (KEYS[2]), which share a cluster slot, so the store works
-unchanged on Redis Cluster, Enterprise proxies and managed services.
+Every script touches only the session list (KEYS[1]) and its two companion keys,
+recent batch ids (KEYS[2]) and the last popped element (KEYS[3]), which all share
+the list's cluster slot, so the store works unchanged on Redis Cluster, Enterprise
+proxies and managed services.
 
 Scripts are sent by digest (EVALSHA); when the server does not know a script
 (restart, SCRIPT FLUSH, a new cluster node) the store sends its body once (EVAL),
@@ -86,12 +87,23 @@ return {length, refreshed, items}
 """,
 )
 
-# ARGV: ttl ms to re-arm (0 = leave the TTL alone).
-# Returns {length after, ttl refreshed (0/1)} plus the popped element when there was one.
-# An emptied session takes its batch ids with it, so no key outlives the session.
+# KEYS[3] holds the last popped element for a minute, tagged with the pop's id,
+# so a pop re-sent by the client library after a lost reply returns the same
+# element instead of removing a second one.
+# ARGV: ttl ms to re-arm (0 = leave the TTL alone), pop id ("" = none),
+#       ms to remember the popped element.
+# Returns {length after, ttl refreshed (0/1), replayed (0/1)} plus the popped
+# element when there was one. An emptied session drops its batch ids.
 POP = Script(
     "pop_item",
     """
+local pop_id = ARGV[2]
+if pop_id ~= '' then
+  local last = redis.call('GET', KEYS[3])
+  if last and string.sub(last, 1, #pop_id + 1) == pop_id .. '\\n' then
+    return {redis.call('LLEN', KEYS[1]), 0, 1, string.sub(last, #pop_id + 2)}
+  end
+end
 local item = redis.call('RPOP', KEYS[1])
 local length = redis.call('LLEN', KEYS[1])
 local ttl = tonumber(ARGV[1])
@@ -103,9 +115,12 @@ elseif ttl > 0 then
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
 if item then
-  return {length, refreshed, item}
+  if pop_id ~= '' then
+    redis.call('SET', KEYS[3], pop_id .. '\\n' .. item, 'PX', tonumber(ARGV[3]))
+  end
+  return {length, refreshed, 0, item}
 end
-return {length, refreshed}
+return {length, refreshed, 0}
 """,
 )
 
@@ -115,7 +130,7 @@ CLEAR = Script(
     "clear_session",
     """
 local length = redis.call('LLEN', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return length
 """,
 )

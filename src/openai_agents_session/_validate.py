@@ -16,6 +16,13 @@ def check_text(name: str, value: Any) -> str:
         raise TypeError(f"{name} must be a str, got {type(value).__name__} {value!r:.80}")
     if not value:
         raise ValueError(f"{name} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} must be valid Unicode; it holds {exc.object[exc.start : exc.end]!r} "
+            f"at position {exc.start}"
+        ) from exc
     return value
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
-__all__ = ["SessionKeyTypeError"]
+__all__ = ["DurabilityError", "ItemTooLargeError", "SessionKeyTypeError"]
 
 
 class SessionKeyTypeError(ResponseError):
@@ -20,4 +20,29 @@ class SessionKeyTypeError(ResponseError):
         super().__init__(
             f"Redis key {key!r} holds a {actual_type}, not a list of session items; "
             "nothing was changed. Use another key_prefix or remove that key."
+        )
+
+
+class ItemTooLargeError(ValueError):
+    """An item or a batch is over the store's byte limit; nothing was written.
+
+    The limits (``max_item_bytes``, ``max_batch_bytes``) keep one runaway tool
+    output from growing a session without bound. Raise them, or trim the item.
+    """
+
+
+class DurabilityError(RedisError):
+    """Fewer replicas (or AOF fsyncs) confirmed a write than ``durability`` asks for.
+
+    The write **was applied on the primary**; only its replication is unconfirmed
+    within the timeout. A failover right now could lose it.
+    """
+
+    def __init__(self, operation: str, required: int, confirmed: int, what: str) -> None:
+        self.operation = operation
+        self.required = required
+        self.confirmed = confirmed
+        super().__init__(
+            f"{operation}: {confirmed} of {required} {what} confirmed the write within the "
+            "timeout; it is applied on the primary but may be lost on failover"
         )

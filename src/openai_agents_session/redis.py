@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.memory import SessionABC
 from agents.memory.session_settings import SessionSettings, resolve_session_limit
+from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from . import _scripts
@@ -31,6 +32,7 @@ from ._clients import InjectedClient, OwnedClients, RedisClient
 from ._codec import CorruptItem, decode_item, encode_items, stored_size
 from ._keys import companion_key, session_key
 from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
+from .durability import Durability
 from .errors import SessionKeyTypeError
 from .events import StoreEvent, StoreObserver, report
 
@@ -43,6 +45,9 @@ __all__ = ["RedisSession"]
 # How many recent batch ids a session remembers for idempotent writes. A retry
 # comes within one client call; 64 covers it even with many concurrent writers.
 _BATCH_ID_WINDOW = 64
+_REMEMBER_POP_MS = 60_000
+DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
 class RedisSession(SessionABC):
@@ -66,7 +71,15 @@ class RedisSession(SessionABC):
             however often it is read.
         idempotent_writes: remember the ids of the last 64 batches in a small
             companion key (same cluster slot, same TTL) so a batch that the client
-            library re-sends after a lost reply is not stored twice. On by default.
+            library re-sends after a lost reply is not stored twice, and the last
+            popped item for a minute so a re-sent pop does not remove a second one.
+            On by default.
+        max_item_bytes: largest serialised item accepted (default 4 MiB);
+            ``None`` for no limit. Larger items raise ``ItemTooLargeError``.
+        max_batch_bytes: largest serialised ``add_items`` batch (default 32 MiB).
+        durability: wait for replicas (``Durability(replicas=1)``) in the same
+            round trip as each write; see :mod:`openai_agents_session.durability`.
+            Not available on ``RedisCluster`` clients.
         observer: receives a :class:`~openai_agents_session.events.StoreEvent`
             after every operation.
 
@@ -93,6 +106,9 @@ class RedisSession(SessionABC):
         max_items: int | None = None,
         refresh_ttl_on_read: bool = True,
         idempotent_writes: bool = True,
+        max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES,
+        max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES,
+        durability: Durability | None = None,
         observer: StoreObserver | None = None,
     ) -> None:
         self.session_id = check_text("session_id", session_id)
@@ -101,10 +117,24 @@ class RedisSession(SessionABC):
         self.max_items = check_optional_positive_int("max_items", max_items)
         self.refresh_ttl_on_read = bool(refresh_ttl_on_read)
         self.idempotent_writes = bool(idempotent_writes)
+        self.max_item_bytes = check_optional_positive_int("max_item_bytes", max_item_bytes)
+        self.max_batch_bytes = check_optional_positive_int("max_batch_bytes", max_batch_bytes)
+        if durability is not None and not isinstance(durability, Durability):
+            raise TypeError(f"durability must be a Durability or None, got {durability!r:.80}")
+        if durability is not None and isinstance(redis_client, RedisCluster):
+            raise TypeError(
+                "durability is not available with RedisCluster clients: WAIT must reach the "
+                "node that took the write; use replica settings of the cluster instead"
+            )
+        self.durability = durability
         self.session_settings = _settings(session_settings)
         self.key = session_key(key_prefix, session_id)
         self.key_prefix = key_prefix
-        self._batch_ids_key = companion_key(self.key, "batches")
+        self._keys = (
+            self.key,
+            companion_key(self.key, "batches"),
+            companion_key(self.key, "lastpop"),
+        )
         self._observer = observer
         self._clients: InjectedClient | OwnedClients
         if redis_client is None:
@@ -174,7 +204,7 @@ class RedisSession(SessionABC):
         round_trips = 0
         while True:
             start = 0 if window is None else -window
-            reply, trips = await self._run(_scripts.GET, self._read_ttl_ms(), start, -1)
+            reply, trips = await self._run(_scripts.GET, False, self._read_ttl_ms(), start, -1)
             round_trips += trips
             length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
             items, corrupt, size = _decode_all(raw_items)
@@ -209,12 +239,15 @@ class RedisSession(SessionABC):
         Raises ``TypeError``/``ValueError`` naming the first item that cannot be
         stored as JSON, before anything is sent.
         """
-        encoded = encode_items(items)
+        encoded = encode_items(
+            items, max_item_bytes=self.max_item_bytes, max_batch_bytes=self.max_batch_bytes
+        )
         if not encoded:
             return
         batch_id = os.urandom(9).hex() if self.idempotent_writes else ""
         reply, trips = await self._run(
             _scripts.ADD,
+            True,
             self._ttl_ms(),
             self.max_items or 0,
             batch_id,
@@ -249,13 +282,17 @@ class RedisSession(SessionABC):
         """
         corrupt = 0
         round_trips = 0
-        refreshed = False
+        refreshed = replayed = False
         while True:
-            reply, trips = await self._run(_scripts.POP, self._read_ttl_ms())
+            pop_id = os.urandom(9).hex() if self.idempotent_writes else ""
+            reply, trips = await self._run(
+                _scripts.POP, True, self._read_ttl_ms(), pop_id, self._remember_pop_ms()
+            )
             round_trips += trips
             length = int(reply[0])
             refreshed = refreshed or bool(reply[1])
-            raw = reply[2] if len(reply) > 2 else None
+            replayed = replayed or bool(reply[2])
+            raw = reply[3] if len(reply) > 3 else None
             item: Any = None
             if raw is not None:
                 try:
@@ -271,6 +308,7 @@ class RedisSession(SessionABC):
                     session_length=length,
                     ttl_refreshed=refreshed,
                     corrupt_skipped=corrupt,
+                    duplicate_batch=replayed,
                     round_trips=round_trips,
                 ),
                 self._observer,
@@ -283,7 +321,7 @@ class RedisSession(SessionABC):
         wrapper: RunContextWrapper[Any] | None = None,
     ) -> None:
         """Delete every item of this session (and its batch ids)."""
-        removed, trips = await self._run(_scripts.CLEAR)
+        removed, trips = await self._run(_scripts.CLEAR, True)
         report(
             StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips),
             self._observer,
@@ -297,22 +335,51 @@ class RedisSession(SessionABC):
     def _read_ttl_ms(self) -> int:
         return self._ttl_ms() if self.refresh_ttl_on_read else 0
 
-    async def _run(self, script: _scripts.Script, *args: Any) -> tuple[Any, int]:
+    def _remember_pop_ms(self) -> int:
+        # Long enough for any client retry; never longer than the session lives.
+        return min(self._ttl_ms() or _REMEMBER_POP_MS, _REMEMBER_POP_MS)
+
+    async def _run(self, script: _scripts.Script, write: bool, *args: Any) -> tuple[Any, int]:
         """Run ``script`` on this session's keys; returns (reply, round trips)."""
         if self._closed and isinstance(self._clients, OwnedClients):
             raise RuntimeError(f"RedisSession for {self.key!r} is closed")
         client = self._clients.get()
-        keys = (self.key, self._batch_ids_key)
         try:
+            if write and self.durability is not None:
+                return await self._run_durably(client, script, args)
             try:
-                return await client.evalsha(script.sha, 2, *keys, *args), 1
+                return await client.evalsha(script.sha, 3, *self._keys, *args), 1
             except NoScriptError:
                 # EVAL both runs and caches the script on that server.
-                return await client.eval(script.body, 2, *keys, *args), 2
+                return await client.eval(script.body, 3, *self._keys, *args), 2
         except ResponseError as exc:
             if "WRONGTYPE" in str(exc):
                 raise SessionKeyTypeError(self.key, await _key_type(client, self.key)) from exc
             raise
+
+    async def _run_durably(
+        self, client: RedisClient, script: _scripts.Script, args: tuple[Any, ...]
+    ) -> tuple[Any, int]:
+        assert self.durability is not None
+        round_trips = 0
+        for send_body in (False, True):
+            pipe = client.pipeline(transaction=False)
+            if send_body:
+                pipe.eval(script.body, 3, *self._keys, *args)
+            else:
+                pipe.evalsha(script.sha, 3, *self._keys, *args)
+            pipe.execute_command(*self.durability.command())
+            reply, waited = await pipe.execute(raise_on_error=False)
+            round_trips += 1
+            if isinstance(reply, NoScriptError):
+                continue
+            if isinstance(reply, Exception):
+                raise reply
+            if isinstance(waited, Exception):
+                raise waited
+            self.durability.check(script.name, waited)
+            return reply, round_trips
+        raise RuntimeError(f"the server refused to load the {script.name} script")
 
     def __repr__(self) -> str:
         return (

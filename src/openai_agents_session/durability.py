@@ -1,0 +1,62 @@
+"""Opt-in durability: wait for replicas (or AOF fsyncs) in the same round trip as a write.
+
+Redis replicates asynchronously: a write acknowledged by the primary can be lost
+if the primary fails before a replica has it. With ``durability=Durability(...)``
+every write script is followed, in the same pipeline (one round trip), by
+``WAIT numreplicas timeout`` or ``WAITAOF numlocal numreplicas timeout``; when fewer
+replicas confirm than asked, the call raises ``DurabilityError``.
+
+What it does not give: ``WAIT`` does not make Redis strongly consistent. A replica
+that confirmed can still lose the write if it fails too, or if a failover promotes
+a replica that had not confirmed it. With Sentinel, promote only caught-up replicas
+(``min-replicas-to-write`` on the primary narrows the window further).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._validate import check_optional_positive_int
+from .errors import DurabilityError
+
+__all__ = ["Durability"]
+
+
+@dataclass(frozen=True)
+class Durability:
+    """How many confirmations a write waits for.
+
+    Args:
+        replicas: replicas that must acknowledge the write (``WAIT``), or that must
+            have fsynced it to their AOF when ``aof`` is set.
+        timeout_ms: how long the server waits for them (0 would wait forever and is
+            refused).
+        aof: use ``WAITAOF`` (Redis/Valkey 7.2+): the primary's own AOF fsync plus
+            ``replicas`` replica fsyncs.
+    """
+
+    replicas: int = 1
+    timeout_ms: int = 1000
+    aof: bool = False
+
+    def __post_init__(self) -> None:
+        if self.replicas != 0 or not self.aof:
+            check_optional_positive_int("replicas", self.replicas)
+        check_optional_positive_int("timeout_ms", self.timeout_ms)
+
+    def command(self) -> tuple[Any, ...]:
+        if self.aof:
+            return ("WAITAOF", 1, self.replicas, self.timeout_ms)
+        return ("WAIT", self.replicas, self.timeout_ms)
+
+    def check(self, operation: str, reply: Any) -> None:
+        if self.aof:
+            local, replicas = int(reply[0]), int(reply[1])
+            if local < 1:
+                raise DurabilityError(operation, 1, local, "local AOF fsyncs")
+            if replicas < self.replicas:
+                raise DurabilityError(operation, self.replicas, replicas, "replica AOF fsyncs")
+            return
+        if int(reply) < self.replicas:
+            raise DurabilityError(operation, self.replicas, int(reply), "replicas")
