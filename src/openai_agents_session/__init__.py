@@ -15,9 +15,16 @@ from .instrumentation import (
     instrument,
     instrumented,
 )
+from .instrumentation.agents_bridge import (
+    AgentsTracingHandle,
+    agent_span_context,
+    enable_agents_tracing,
+    use_agent_span_context,
+)
 from .redis import RedisSession
 
 __all__ = [
+    "AgentsTracingHandle",
     "Durability",
     "DurabilityError",
     "InstrumentedSession",
@@ -27,10 +34,13 @@ __all__ = [
     "StoreEvent",
     "StoreObserver",
     "add_trace_context",
+    "agent_span_context",
     "collect_store_events",
     "configure_logging",
+    "enable_agents_tracing",
     "instrument",
     "instrumented",
+    "use_agent_span_context",
 ]
 
 __version__ = "0.2.0"

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from .export_errors import watch_span_export_errors
 from .facts import OperationFacts
 
-__all__ = ["METRIC_PREFIX", "SessionMetrics", "metrics_for"]
+__all__ = ["METRIC_PREFIX", "SessionMetrics", "count_telemetry_error", "metrics_for"]
 
 METRIC_PREFIX = "openai_agents_session"
 
@@ -74,9 +74,7 @@ class SessionMetrics:
             "Retried writes recognised and acknowledged without applying them twice.",
             extra_labels,
         )
-        self.telemetry_errors = counter(
-            "telemetry_errors", "Failures inside telemetry itself.", ("signal",)
-        )
+        self.telemetry_errors = _telemetry_errors_of(registry)
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _child(self, metric: Any, *values: str) -> Any:
@@ -125,10 +123,35 @@ class SessionMetrics:
         self._child(self.telemetry_errors, signal).inc()
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, SessionMetrics] = (
     weakref.WeakKeyDictionary()
 )
+# The telemetry-error counter has the same labels whatever the session metrics'
+# extra labels are, so parts without sessions (the tracing bridge) can count into
+# it without fixing those labels for the registry.
+_telemetry_errors: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _telemetry_errors_of(registry: CollectorRegistry) -> Counter:
+    with _lock:
+        counter = _telemetry_errors.get(registry)
+        if counter is None:
+            counter = Counter(
+                f"{METRIC_PREFIX}_telemetry_errors",
+                "Failures inside telemetry itself.",
+                ("signal",),
+                registry=registry,
+            )
+            _telemetry_errors[registry] = counter
+        return counter
+
+
+def count_telemetry_error(registry: CollectorRegistry | None, signal: str) -> None:
+    """Count one failure of ``signal`` in ``registry`` (default: the global one)."""
+    _telemetry_errors_of(REGISTRY if registry is None else registry).labels(signal).inc()
 
 
 def metrics_for(
