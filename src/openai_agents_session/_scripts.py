@@ -13,7 +13,7 @@ which also caches it. That costs one extra round trip, once per server.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["ADD", "CLEAR", "GET", "POP", "Script"]
 
@@ -22,10 +22,10 @@ __all__ = ["ADD", "CLEAR", "GET", "POP", "Script"]
 class Script:
     name: str
     body: str
+    sha: str = field(init=False)
 
-    @property
-    def sha(self) -> str:
-        return hashlib.sha1(self.body.encode("utf-8")).hexdigest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.body.encode("utf-8")).hexdigest())
 
 
 # ARGV: ttl ms (0 = no TTL), max items (0 = unbounded), batch id ("" = none),

@@ -80,6 +80,8 @@ class StoreObserver(Protocol):
 _collector: ContextVar[list[StoreEvent] | None] = ContextVar(
     "openai_agents_session_store_events", default=None
 )
+# For hot paths that cannot afford a context manager; prefer collect_store_events().
+store_event_collector = _collector
 
 
 @contextmanager

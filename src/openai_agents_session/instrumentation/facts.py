@@ -82,6 +82,20 @@ def facts_from_events(
     result: Any = None,
 ) -> OperationFacts:
     """Fill ``facts`` from the store's events, or derive what can be derived."""
+    if len(events) == 1 and events[0].operation == facts.operation:
+        # The common case, one store call per operation: no summing needed.
+        event = events[0]
+        facts.from_store = True
+        facts.items = event.items
+        facts.bytes = event.bytes
+        facts.session_length = event.session_length
+        facts.ttl_refreshed = event.ttl_refreshed
+        facts.trimmed = event.trimmed
+        facts.corrupt_skipped = event.corrupt_skipped
+        facts.duplicate_batch = event.duplicate_batch
+        facts.round_trips = event.round_trips
+        facts.item_sizes = event.item_sizes
+        return facts
     own = [event for event in events if event.operation == facts.operation]
     if own:
         # The innermost store reports once per call; a wrapper that itself calls

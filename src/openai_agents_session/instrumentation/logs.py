@@ -88,6 +88,9 @@ class OperationLogger:
         slow: bool,
         content: Any = None,
     ) -> None:
+        quiet = facts.error is None and not slow and not facts.corrupt_skipped
+        if quiet and not (self._explicit or structlog.is_configured()):
+            return
         fields: dict[str, Any] = {
             "operation": facts.operation,
             "duration_s": round(facts.duration, 6),

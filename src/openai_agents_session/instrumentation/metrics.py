@@ -12,6 +12,7 @@ import functools
 import threading
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
@@ -29,6 +30,18 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 SIZE_BUCKETS = (64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216)
 LENGTH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000, 100000)
+
+
+@dataclass(slots=True)
+class _OperationChildren:
+    """The labelled children every call of one operation touches, resolved once."""
+
+    ok: Any
+    error: Any
+    duration: Any
+    items: Any
+    session_items: Any
+    ttl_refreshes: Any
 
 
 class SessionMetrics:
@@ -76,6 +89,7 @@ class SessionMetrics:
         )
         self.telemetry_errors = _telemetry_errors_of(registry)
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._by_operation: dict[tuple[str, ...], _OperationChildren] = {}
 
     def _child(self, metric: Any, *values: str) -> Any:
         key = (id(metric), *values)
@@ -84,6 +98,20 @@ class SessionMetrics:
             child = metric.labels(*values) if values else metric
             self._children[key] = child
         return child
+
+    def _operation_children(self, op: tuple[str, ...]) -> _OperationChildren:
+        children = self._by_operation.get(op)
+        if children is None:
+            children = _OperationChildren(
+                ok=self.operations.labels(*op, "ok"),
+                error=self.operations.labels(*op, "error"),
+                duration=self.duration.labels(*op),
+                items=self.items.labels(*op),
+                session_items=self.session_items.labels(*op),
+                ttl_refreshes=self.ttl_refreshes.labels(*op),
+            )
+            self._by_operation[op] = children
+        return children
 
     def record(
         self,
@@ -94,20 +122,20 @@ class SessionMetrics:
         trace_id: str | None,
     ) -> None:
         op = (facts.operation, *extra)
-        exemplar = {"trace_id": trace_id} if trace_id else None
-        self._child(self.operations, *op, "ok" if facts.ok else "error").inc()
-        self._child(self.duration, *op).observe(facts.duration, exemplar)
+        children = self._operation_children(op)
+        (children.ok if facts.error is None else children.error).inc()
+        children.duration.observe(facts.duration, {"trace_id": trace_id} if trace_id else None)
         if slow:
             self._child(self.slow, *op).inc()
         if facts.error_type is not None:
             self._child(self.errors, *op, facts.error_type).inc()
             return
         if facts.items:
-            self._child(self.items, *op).inc(facts.items)
+            children.items.inc(facts.items)
         if facts.session_length is not None and facts.operation != "clear_session":
-            self._child(self.session_items, *op).observe(facts.session_length)
+            children.session_items.observe(facts.session_length)
         if facts.ttl_refreshed:
-            self._child(self.ttl_refreshes, *op).inc()
+            children.ttl_refreshes.inc()
         if facts.trimmed:
             self._child(self.trimmed, *extra).inc(facts.trimmed)
         if facts.corrupt_skipped:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from ..events import Operation, collect_store_events
+from ..events import Operation, StoreEvent, store_event_collector
 from .facts import OperationFacts, classify_error, facts_from_events
 from .logs import OperationLogger
 from .metrics import SessionMetrics, metrics_for
@@ -124,23 +124,27 @@ class SessionTelemetry:
         started: StartedSpan | None = None
         token: object | None = None
         try:
-            started = self.spans.start(operation, conversation, limit)
-            # Current while the store runs, so Redis command spans nest beneath.
-            token = otel_context.attach(trace.set_span_in_context(started.span))
+            if self.spans.active():
+                started = self.spans.start(operation, conversation, limit)
+                # Current while the store runs, so Redis command spans nest beneath.
+                token = otel_context.attach(trace.set_span_in_context(started.span))
         except Exception:
             self.telemetry_error("traces")
         facts = OperationFacts(operation, limit=limit)
+        events: list[StoreEvent] = []
+        collecting = store_event_collector.set(events)
         begin = time.perf_counter()
-        with collect_store_events() as events:
-            try:
-                result = await call()
-            except BaseException as exc:
-                facts.duration = time.perf_counter() - begin
-                facts.error = exc
-                facts.error_type = classify_error(exc)
-                self._finish(facts, events, started, token, conversation, items_in, None, wrapper)
-                raise
+        try:
+            result = await call()
+        except BaseException as exc:
+            facts.duration = time.perf_counter() - begin
+            store_event_collector.reset(collecting)
+            facts.error = exc
+            facts.error_type = classify_error(exc)
+            self._finish(facts, events, started, token, conversation, items_in, None, wrapper)
+            raise
         facts.duration = time.perf_counter() - begin
+        store_event_collector.reset(collecting)
         self._finish(facts, events, started, token, conversation, items_in, result, wrapper)
         return result
 

@@ -55,12 +55,22 @@ class SpanFactory:
         self._tracer: Tracer = trace.get_tracer(
             _SCOPE, __version__, tracer_provider=tracer_provider
         )
+        self._explicit_provider = tracer_provider is not None
         self._store_name = store_name
         self._static: dict[str, Any] = {"openai_agents_session.store": store_name}
         if db_system:
             self._static["db.system.name"] = db_system
         if namespace:
             self._static["db.namespace"] = namespace
+
+    def active(self) -> bool:
+        """False while no tracing SDK is installed: every span would be a no-op.
+
+        Checked per call, since the app may install its provider after instrumenting.
+        """
+        return self._explicit_provider or not isinstance(
+            trace.get_tracer_provider(), trace.ProxyTracerProvider
+        )
 
     def start(self, operation: str, conversation_id: str | None, limit: int | None) -> StartedSpan:
         parent = storage_span_parent()
