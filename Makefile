@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps
+.PHONY: test demo lint bench bench-quick clean system-deps dashboards
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,15 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests dashboards deploy benchmarks
+	$(BIN)/ruff format --check src tests dashboards deploy benchmarks
 	$(BIN)/mypy --strict src
+
+# Regenerate the dashboard JSON, the Prometheus rule files and the Kubernetes
+# manifests built from them (tests fail while the committed copies are stale).
+dashboards: $(STAMP)
+	$(BIN)/python dashboards/build.py
+	$(BIN)/python deploy/generate.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -1,0 +1,170 @@
+"""Writes every generated deploy file from its single source.
+
+* ``prometheus/rules/*.rules.yml``  from ``prometheus/session_rules.py``,
+  ``prometheus/session_alerts.py`` and ``prometheus/thresholds.yaml``
+* ``kubernetes/prometheusrule.yaml`` from those rule files (same groups, wrapped)
+* ``kubernetes/grafana-dashboards.yaml`` from ``dashboards/*.json``
+
+Usage::
+
+    python deploy/generate.py                  # rewrite the committed files
+    python deploy/generate.py --check          # exit 1 if any committed file is stale
+    python deploy/generate.py --set error_ratio=0.01 --out-dir my-deploy/
+    python deploy/generate.py --thresholds my-thresholds.yaml --out-dir my-deploy/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parent
+DASHBOARDS = DEPLOY.parent / "dashboards"
+sys.path.insert(0, str(DEPLOY / "prometheus"))
+
+import session_alerts  # noqa: E402
+import session_rules  # noqa: E402
+
+RECORDING_FILE = "prometheus/rules/openai_agents_session.recording.rules.yml"
+ALERTS_FILE = "prometheus/rules/openai_agents_session.alerts.rules.yml"
+PROMETHEUS_RULE_FILE = "kubernetes/prometheusrule.yaml"
+DASHBOARD_CONFIGMAP_FILE = "kubernetes/grafana-dashboards.yaml"
+HEADER = (
+    "# Generated from {source}.\n"
+    "# Do not edit: change the source and run `python deploy/generate.py`.\n"
+)
+
+
+class _BlockStyleDumper(yaml.SafeDumper):
+    """Writes multi-line strings (PromQL, dashboards) as readable ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_BlockStyleDumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.dump(
+        document, Dumper=_BlockStyleDumper, sort_keys=False, width=100, allow_unicode=True
+    )
+
+
+def render_rule_files(thresholds: session_rules.Thresholds) -> dict[str, str]:
+    """Prometheus rule files, keyed by path relative to ``deploy/``."""
+    recording = session_rules.recording_groups() + session_rules.slo_groups(thresholds)
+    alerts = session_alerts.alerting_groups(thresholds)
+    source = "deploy/prometheus/{} and thresholds.yaml"
+    return {
+        RECORDING_FILE: HEADER.format(source=source.format("session_rules.py"))
+        + dump_yaml({"groups": recording}),
+        ALERTS_FILE: HEADER.format(source=source.format("session_alerts.py"))
+        + dump_yaml({"groups": alerts}),
+    }
+
+
+def render_prometheus_rule(rule_files: dict[str, str]) -> str:
+    """A prometheus-operator ``PrometheusRule`` holding the groups of ``rule_files``."""
+    groups: list[Any] = []
+    for text in rule_files.values():
+        groups.extend(yaml.safe_load(text)["groups"])
+    resource = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "openai-agents-session",
+            # kube-prometheus-stack selects rules by its release label; match yours.
+            "labels": {
+                "app.kubernetes.io/part-of": "openai-agents-session",
+                "release": "prometheus",
+            },
+        },
+        "spec": {"groups": groups},
+    }
+    return HEADER.format(source="deploy/prometheus/rules/*.rules.yml") + dump_yaml(resource)
+
+
+def render_dashboard_configmap(dashboards: Path) -> str:
+    """A ConfigMap the Grafana sidecar (label ``grafana_dashboard``) loads dashboards from."""
+    data = {path.name: path.read_text() for path in sorted(dashboards.glob("*.json"))}
+    if not data:
+        raise FileNotFoundError(
+            f"no dashboards in {dashboards}; run `python dashboards/build.py` first"
+        )
+    for text in data.values():
+        json.loads(text)  # a broken dashboard must not reach the cluster
+    resource = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "openai-agents-session-dashboards",
+            "labels": {
+                "app.kubernetes.io/part-of": "openai-agents-session",
+                "grafana_dashboard": "1",
+            },
+        },
+        "data": data,
+    }
+    return HEADER.format(source="dashboards/*.json") + dump_yaml(resource)
+
+
+def render_all(thresholds: session_rules.Thresholds) -> dict[str, str]:
+    files = render_rule_files(thresholds)
+    files[PROMETHEUS_RULE_FILE] = render_prometheus_rule(files)
+    files[DASHBOARD_CONFIGMAP_FILE] = render_dashboard_configmap(DASHBOARDS)
+    return files
+
+
+def stale_files(files: dict[str, str], root: Path) -> list[str]:
+    """Paths under ``root`` whose content differs from ``files``."""
+    return [
+        relative
+        for relative, text in files.items()
+        if not (root / relative).exists() or (root / relative).read_text() != text
+    ]
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator:
+            raise SystemExit(f"--set {pair!r}: write it as KEY=VALUE, e.g. error_ratio=0.01")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--thresholds", type=Path, default=DEPLOY / "prometheus" / "thresholds.yaml"
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--out-dir", type=Path, default=DEPLOY)
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    args = parser.parse_args(argv)
+    thresholds = session_rules.load_thresholds(args.thresholds, _parse_overrides(args.set))
+    files = render_all(thresholds)
+    if args.check:
+        stale = stale_files(files, args.out_dir)
+        for relative in stale:
+            print(f"stale: {args.out_dir / relative} (run `python deploy/generate.py`)")
+        return 1 if stale else 0
+    for relative, text in files.items():
+        target = args.out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""The Prometheus alerts for openai-agents-session, as data.
+
+``deploy/RUNBOOK.md`` has one section per alert; each alert's ``runbook_url`` points
+at it. Numbers and windows come from :class:`session_rules.Thresholds`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from session_rules import ERROR_RATIO, LENGTH_P99, Thresholds, slo_violations
+
+__all__ = ["ALERT_NAMES", "alerting_groups"]
+
+ALERT_NAMES = (
+    "OpenAIAgentsSessionLatencyBudgetBurnFast",
+    "OpenAIAgentsSessionLatencyBudgetBurnSlow",
+    "OpenAIAgentsSessionErrorRatioHigh",
+    "OpenAIAgentsSessionLengthHigh",
+    "OpenAIAgentsSessionLengthGrowing",
+    "OpenAIAgentsSessionCorruptItems",
+    "OpenAIAgentsSessionTelemetryErrors",
+    "OpenAIAgentsSessionNoOperations",
+)
+
+
+def _burn(long: str, short: str, factor: float, thresholds: Thresholds) -> str:
+    limit = f"({factor:g} * {thresholds.error_budget})"
+    return f"(\n  {slo_violations(long)} > {limit}\n  and\n  {slo_violations(short)} > {limit}\n)"
+
+
+def _new_or_increased(metric: str, by: str, window: str) -> str:
+    # increase() ignores a series' first sample, so a counter that appears with value 1
+    # (the first corrupt item ever) would never alert; the second branch catches it.
+    return (
+        f"sum by ({by}) (increase({metric}[{window}])) > 0\n"
+        "or\n"
+        f"sum by ({by}) ({metric} unless {metric} offset {window}) > 0\n"
+    )
+
+
+def _alert(
+    name: str,
+    expr: str,
+    duration: str,
+    severity: str,
+    summary: str,
+    description: str,
+    t: Thresholds,
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if duration != "0s":
+        rule["for"] = duration
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {
+        "summary": summary,
+        "description": description,
+        "runbook_url": f"{t.runbook_url}#{name.lower()}",
+    }
+    return rule
+
+
+def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
+    """The alerts; ``deploy/RUNBOOK.md`` has one section per alert name."""
+    objective = f"{t.latency_objective:.4g}"
+    limit = f"{t.latency_bucket}s"
+    alerts = [
+        _alert(
+            ALERT_NAMES[0],
+            f"{_burn('1h', '5m', t.fast_burn_factor, t)}\nor\n"
+            f"{_burn('6h', '30m', t.medium_burn_factor, t)}\n",
+            "2m",
+            "critical",
+            "Session storage latency is burning the SLO budget fast",
+            f"{{{{ $labels.job }}}}: more than the budgeted share of storage operations "
+            f"take longer than {limit} (objective {objective}); "
+            "{{ $value | humanizePercentage }} of operations were too slow. "
+            "At this rate the 30-day budget is gone in days.",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[1],
+            f"{_burn('1d', '2h', t.slow_burn_factor, t)}\n",
+            "15m",
+            "warning",
+            "Session storage latency is slowly burning the SLO budget",
+            f"{{{{ $labels.job }}}}: {{{{ $value | humanizePercentage }}}} of storage operations "
+            f"over the last day took longer than {limit} (objective {objective}).",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[2],
+            f"{ERROR_RATIO} > {t.error_ratio:g}\n",
+            t.error_ratio_for,
+            "warning",
+            "Session storage operations are failing",
+            "{{ $labels.job }}: {{ $value | humanizePercentage }} of {{ $labels.operation }} "
+            f"calls failed over the last 5 minutes (threshold {t.error_ratio:.2%}).",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[3],
+            f"{LENGTH_P99} > {t.session_length_p99:g}\n",
+            t.session_length_for,
+            "warning",
+            "Agent sessions are longer than expected",
+            "{{ $labels.job }}: the p99 session holds {{ $value | humanize }} items "
+            f"(bound {t.session_length_p99:g}). "
+            "Long sessions make every read slower and cost memory.",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[4],
+            f"predict_linear({LENGTH_P99}[1h], {_seconds(t.session_growth_horizon)})"
+            f" > {t.session_length_p99:g}\n",
+            "30m",
+            "info",
+            "Agent sessions are growing towards the length bound",
+            "{{ $labels.job }}: at the growth rate of the last hour the p99 session will hold "
+            f"{{{{ $value | humanize }}}} items within {t.session_growth_horizon} "
+            f"(bound {t.session_length_p99:g}).",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[5],
+            _new_or_increased(
+                "openai_agents_session_corrupt_items_total",
+                "job, instance, operation",
+                t.corrupt_items_window,
+            ),
+            "0s",
+            "warning",
+            "Corrupt items found in session storage",
+            "{{ $labels.job }} {{ $labels.instance }}: {{ $labels.operation }} met "
+            f"{{{{ $value | humanize }}}} stored items that are not valid JSON in the last "
+            f"{t.corrupt_items_window} (skipped on reads, dropped on pops). Something other "
+            "than this library writes to the session keys.",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[6],
+            _new_or_increased(
+                "openai_agents_session_telemetry_errors_total",
+                "job, instance, signal",
+                t.telemetry_errors_window,
+            ),
+            "0s",
+            "warning",
+            "Session telemetry is failing",
+            "{{ $labels.job }} {{ $labels.instance }}: {{ $value | humanize }} failures while "
+            "emitting {{ $labels.signal }} in the last "
+            f"{t.telemetry_errors_window}. Storage still works; its {{{{ $labels.signal }}}} "
+            "are incomplete.",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[7],
+            "(\n"
+            "  sum by (job, instance) "
+            f"(rate(openai_agents_session_operations_total[{t.no_operations_window}])) == 0\n"
+            "  and on (job, instance)\n"
+            "  up == 1\n"
+            ")\n"
+            "or\n"
+            "(\n"
+            f"  up{{{t.app_job_selector}}} == 1\n"
+            "  unless on (job, instance)\n"
+            "  openai_agents_session_operations_total\n"
+            ")\n",
+            t.no_operations_for,
+            "warning",
+            "A service is up but makes no session storage calls",
+            "{{ $labels.job }} {{ $labels.instance }} is scraped but reported no session "
+            f"operations in the last {t.no_operations_window}, or exports none at all.",
+            t,
+        ),
+    ]
+    return [{"name": "openai_agents_session.alerts", "rules": alerts}]
+
+
+def _seconds(duration: str) -> str:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    total = sum(
+        int(amount) * units[unit]
+        for amount, unit in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration)
+    )
+    return f"{total:g}"

@@ -1,0 +1,175 @@
+"""Deploy files checked offline: generated ones up to date, every file valid for its tool.
+
+Validators: PyYAML (well-formed), check-jsonschema's bundled compose-spec schema
+(compose.yaml), promtool (the compose Prometheus config), kubernetes-validate with
+its bundled schemas in strict mode (core kinds), and pydantic models of the
+prometheus-operator CRDs from cloudcoil (ServiceMonitor, PrometheusRule), compared
+after a round trip so unknown fields cannot slip through.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from . import kit
+
+COMPOSE = kit.DEPLOY / "compose" / "compose.yaml"
+KUBERNETES = kit.DEPLOY / "kubernetes"
+OPERATOR_KINDS = {"ServiceMonitor", "PrometheusRule"}
+
+
+def yaml_files() -> list[Path]:
+    return sorted(p for p in kit.DEPLOY.rglob("*") if p.suffix in {".yml", ".yaml"})
+
+
+def manifests() -> list[dict[str, Any]]:
+    documents: list[dict[str, Any]] = []
+    for path in sorted(KUBERNETES.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            documents.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return documents
+
+
+def check_compose(path: Path) -> subprocess.CompletedProcess[str]:
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_generated_deploy_files_are_up_to_date() -> None:
+    generator = kit.deploy_generator()
+    thresholds = generator.session_rules.load_thresholds(
+        kit.DEPLOY / "prometheus" / "thresholds.yaml"
+    )
+    stale = generator.stale_files(generator.render_all(thresholds), kit.DEPLOY)
+    assert not stale, f"stale: {stale}; run `python deploy/generate.py`"
+
+
+@pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(kit.DEPLOY)))
+def test_yaml_file_is_well_formed(path: Path) -> None:
+    assert list(yaml.safe_load_all(path.read_text()))
+
+
+def test_compose_file_matches_the_compose_spec(tmp_path: Path) -> None:
+    result = check_compose(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The validator is real: a misspelled key is rejected.
+    broken = yaml.safe_load(COMPOSE.read_text())
+    broken["services"]["app"]["enviroment"] = broken["services"]["app"].pop("environment")
+    (tmp_path / "compose.yaml").write_text(yaml.safe_dump(broken))
+    assert check_compose(tmp_path / "compose.yaml").returncode != 0
+
+
+def test_compose_mounts_and_build_files_exist() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    base = COMPOSE.parent
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (base / source).exists(), f"{name}: {source} does not exist"
+        if "build" in service:
+            context = base / service["build"]["context"]
+            assert (context / service["build"]["dockerfile"]).exists()
+    dockerfile = (base / "Dockerfile").read_text()
+    assert "deploy/app/example_app.py" in dockerfile
+
+
+def test_compose_prometheus_config_is_valid_with_the_rule_files(tmp_path: Path) -> None:
+    config = yaml.safe_load((kit.DEPLOY / "compose" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.rules.yml"]
+    # Inside the container the rules are mounted there; here, point at the repo's copy.
+    config["rule_files"] = [str(kit.RULES / "*.rules.yml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [kit.binary("promtool"), "check", "config", str(tmp_path / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 11 rules found" in result.stdout + result.stderr
+    assert "SUCCESS: 8 rules found" in result.stdout + result.stderr
+
+
+def test_grafana_provisioning_links_exemplars_to_tempo() -> None:
+    provisioning = kit.DEPLOY / "compose" / "grafana" / "provisioning"
+    sources = yaml.safe_load((provisioning / "datasources" / "datasources.yaml").read_text())
+    by_type = {source["type"]: source for source in sources["datasources"]}
+    destination = by_type["prometheus"]["jsonData"]["exemplarTraceIdDestinations"][0]
+    assert destination == {"name": "trace_id", "datasourceUid": by_type["tempo"]["uid"]}
+    providers = yaml.safe_load((provisioning / "dashboards" / "dashboards.yaml").read_text())
+    compose = yaml.safe_load(COMPOSE.read_text())
+    mounts = compose["services"]["grafana"]["volumes"]
+    assert f"../../dashboards:{providers['providers'][0]['options']['path']}:ro" in mounts
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [m for m in manifests() if m["kind"] not in OPERATOR_KINDS],
+    ids=lambda m: f"{m['kind']}/{m['metadata']['name']}",
+)
+def test_kubernetes_manifest_matches_the_schema(manifest: dict[str, Any]) -> None:
+    kubernetes_validate.validate(manifest, kubernetes_validate.latest_version(), strict=True)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [m for m in manifests() if m["kind"] in OPERATOR_KINDS],
+    ids=lambda m: f"{m['kind']}/{m['metadata']['name']}",
+)
+def test_prometheus_operator_resource_matches_the_crd(manifest: dict[str, Any]) -> None:
+    models = pytest.importorskip(
+        "cloudcoil.models.prometheus_operator.v1",
+        reason="pip install cloudcoil-models-prometheus-operator to check operator CRDs",
+    )
+    model = getattr(models, manifest["kind"]).model_validate(manifest)
+    assert model.model_dump(mode="json", by_alias=True, exclude_unset=True) == manifest
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    listed = set(kustomization["resources"])
+    present = {p.name for p in KUBERNETES.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+def test_prometheus_rule_holds_exactly_the_rule_files_groups() -> None:
+    (rule,) = [m for m in manifests() if m["kind"] == "PrometheusRule"]
+    by_name = {group["name"]: group for group in kit.rule_groups()}
+    assert {group["name"]: group for group in rule["spec"]["groups"]} == by_name
+
+
+def test_dashboard_configmap_holds_the_committed_dashboards() -> None:
+    (configmap,) = [m for m in manifests() if m["kind"] == "ConfigMap"]
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    loaded = {name: json.loads(text) for name, text in configmap["data"].items()}
+    assert loaded == kit.committed_dashboards()
+
+
+def test_service_monitor_scrapes_the_example_service_as_the_watched_job() -> None:
+    by_kind = {(m["kind"], m["metadata"]["name"]): m for m in manifests()}
+    monitor = by_kind[("ServiceMonitor", "agent-app")]
+    service = by_kind[("Service", "agent-app")]
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    ports = {port["name"] for port in service["spec"]["ports"]}
+    assert {endpoint["port"] for endpoint in monitor["spec"]["endpoints"]} <= ports
+    thresholds = yaml.safe_load((kit.DEPLOY / "prometheus" / "thresholds.yaml").read_text())
+    # Prometheus names the job after the Service: the no-operations alert watches it.
+    assert thresholds["app_job_selector"] == f'job="{service["metadata"]["name"]}"'
