@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["companion_key", "hash_slot", "session_key"]
+__all__ = [
+    "BATCH_IDS",
+    "COMPANION_SUFFIXES",
+    "LAST_POP",
+    "companion_key",
+    "hash_slot",
+    "session_key",
+]
 
 _SLOTS = 16384
+
+# The store's companion keys, next to each session list in the same slot. Anything
+# that deletes a session (clear_session, the CLI's rm) must delete all of them.
+BATCH_IDS = "batches"
+LAST_POP = "lastpop"
+COMPANION_SUFFIXES = (BATCH_IDS, LAST_POP)
 
 
 def session_key(key_prefix: str, session_id: str) -> str:

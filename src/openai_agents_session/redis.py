@@ -30,7 +30,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from . import _scripts
 from ._clients import InjectedClient, OwnedClients, RedisClient
 from ._codec import CorruptItem, decode_item, encode_items, stored_size
-from ._keys import companion_key, session_key
+from ._keys import COMPANION_SUFFIXES, companion_key, session_key
 from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
 from .durability import Durability
 from .errors import SessionKeyTypeError
@@ -130,11 +130,8 @@ class RedisSession(SessionABC):
         self.session_settings = _settings(session_settings)
         self.key = session_key(key_prefix, session_id)
         self.key_prefix = key_prefix
-        self._keys = (
-            self.key,
-            companion_key(self.key, "batches"),
-            companion_key(self.key, "lastpop"),
-        )
+        # Order matters: the scripts address them as KEYS[1..3].
+        self._keys = (self.key, *(companion_key(self.key, s) for s in COMPANION_SUFFIXES))
         self._observer = observer
         self._clients: InjectedClient | OwnedClients
         if redis_client is None:

@@ -1,0 +1,169 @@
+"""Human output of the ``sessions`` commands, drawn with ``rich``.
+
+``rich`` comes with the ``demo`` extra, so it is imported here, lazily: ``--json``
+output and the library itself never need it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._errors import CliError, redact_url
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from ._keyspace import SessionSummary
+    from ._session_detail import SessionDetail
+
+__all__ = [
+    "console",
+    "format_bytes",
+    "format_ttl",
+    "item_table",
+    "location",
+    "print_json",
+    "session_header",
+    "sessions_table",
+    "stats_tables",
+]
+
+
+def console(*, stderr: bool = False) -> Console:
+    try:
+        from rich.console import Console
+    except ImportError as exc:
+        raise CliError(
+            "this command draws its output with 'rich', which is not installed; "
+            "run: pip install 'openai-agents-session[demo]' (or use --json)"
+        ) from exc
+    return Console(stderr=stderr, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on one line of stdout (for ``jq`` and scripts)."""
+    print(json.dumps(value, ensure_ascii=False, separators=(",", ":")), flush=True)
+
+
+def format_ttl(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{seconds:.1f}s" if seconds < 10 else f"{secs}s"
+
+
+def format_bytes(size: float | None) -> str:
+    if size is None:
+        return "n/a"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def location(redis_url: str, key_prefix: str) -> RenderableType:
+    from rich.text import Text
+
+    return Text(f"{redact_url(redis_url)} · prefix {key_prefix!r}", style="dim")
+
+
+def sessions_table(summaries: Sequence[SessionSummary], title: str) -> RenderableType:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("session id", overflow="fold")
+    table.add_column("items", justify="right")
+    table.add_column("ttl", justify="right")
+    table.add_column("memory", justify="right")
+    for summary in summaries:
+        table.add_row(
+            Text(summary.session_id),
+            str(summary.items),
+            format_ttl(summary.ttl_seconds),
+            format_bytes(summary.memory_bytes),
+        )
+    return table
+
+
+def session_header(detail: SessionDetail) -> RenderableType:
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    corrupt = detail.corrupt_indexes
+    rows = [
+        ("session id", detail.session_id),
+        ("key", detail.key),
+        ("items", str(len(detail.items))),
+        ("ttl", format_ttl(detail.ttl_seconds)),
+        ("memory", format_bytes(detail.memory_bytes)),
+        ("payload", format_bytes(detail.payload_bytes)),
+        ("companion keys", ", ".join(detail.companions) or "none"),
+    ]
+    for name, value in rows:
+        grid.add_row(name, Text(value))
+    if corrupt:
+        shown = ", ".join(str(i) for i in corrupt[:20]) + (" ..." if len(corrupt) > 20 else "")
+        grid.add_row(
+            "corrupt", Text(f"{len(corrupt)} item(s) are not JSON: index {shown}", style="red")
+        )
+    return grid
+
+
+def item_table(detail: SessionDetail, last: int, *, content: bool) -> RenderableType:
+    from rich.table import Table
+    from rich.text import Text
+
+    shown = detail.items[-last:] if last > 0 else ()
+    table = Table(title=f"last {len(shown)} of {len(detail.items)} items", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("bytes", justify="right")
+    table.add_column("kind")
+    if content:
+        table.add_column("content", overflow="fold")
+    for item in shown:
+        style = "red" if item.corrupt else ""
+        row: list[Text] = [Text(str(item.index)), Text(str(item.size)), Text(item.kind, style)]
+        if content:
+            row.append(Text(item.raw.decode("utf-8", "replace"), style))
+        table.add_row(*row)
+    return table
+
+
+def stats_tables(stats: dict[str, Any], title: str) -> list[RenderableType]:
+    from rich.table import Table
+
+    totals = Table(title=title, title_justify="left")
+    for column in ("sessions", "items", "memory", "without ttl"):
+        totals.add_column(column, justify="right")
+    totals.add_row(
+        str(stats["sessions"]),
+        str(stats["items"]),
+        format_bytes(stats["memory_bytes"]),
+        str(stats["without_ttl"]),
+    )
+    spread = Table(title="per session", title_justify="left")
+    spread.add_column("")
+    for column in ("p50", "p99", "max"):
+        spread.add_column(column, justify="right")
+    items = stats["items_per_session"]
+    spread.add_row("items", *(str(items[q]) for q in ("p50", "p99", "max")))
+    memory = stats["memory_bytes_per_session"]
+    spread.add_row("memory", *(format_bytes(memory[q]) for q in ("p50", "p99", "max")))
+    return [totals, spread]

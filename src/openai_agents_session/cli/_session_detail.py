@@ -1,0 +1,152 @@
+"""One session as stored: its items (valid or corrupt), TTL and memory, and its removal."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .._codec import CorruptItem, decode_item
+from .._keys import COMPANION_SUFFIXES, companion_key
+from ._errors import CliError
+from ._keyspace import Keyspace
+
+__all__ = [
+    "SessionDetail",
+    "StoredItem",
+    "count_items",
+    "delete_session",
+    "load_session",
+    "session_keys",
+]
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """One list element: its position, its stored bytes, and what it decodes to."""
+
+    index: int
+    raw: bytes
+    value: Any
+    corrupt: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    @property
+    def kind(self) -> str:
+        """A short description without content: ``message/user``, ``function_call/get_weather``."""
+        if self.corrupt:
+            return "not JSON"
+        if not isinstance(self.value, dict):
+            return type(self.value).__name__
+        kind = str(self.value.get("type") or ("message" if "role" in self.value else "item"))
+        detail = self.value.get("role") or self.value.get("name")
+        return f"{kind}/{detail}" if isinstance(detail, str) else kind
+
+    def as_json(self, *, content: bool) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "index": self.index,
+            "bytes": self.size,
+            "kind": self.kind,
+            "corrupt": self.corrupt,
+        }
+        if content:
+            described["content"] = (
+                self.raw.decode("utf-8", "replace") if self.corrupt else self.value
+            )
+        return described
+
+    def export_line(self) -> str:
+        """The item as one compact JSON line; a corrupt element as its raw text."""
+        if self.corrupt:
+            return json.dumps({"corrupt_item": self.raw.decode("utf-8", "replace")})
+        return json.dumps(self.value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    session_id: str
+    key: str
+    items: tuple[StoredItem, ...]
+    ttl_seconds: float | None
+    memory_bytes: int | None
+    companions: tuple[str, ...]  # suffixes of the companion keys that exist now
+
+    @property
+    def corrupt_indexes(self) -> list[int]:
+        return [item.index for item in self.items if item.corrupt]
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(item.size for item in self.items)
+
+
+async def _require_list(keyspace: Keyspace, session_id: str) -> str:
+    key = keyspace.key_for(session_id)
+    kind = await keyspace.key_type(key)
+    if kind == "none":
+        raise CliError(
+            f"no session {session_id!r}: key {key!r} does not exist (expired, deleted, or "
+            f"another --key-prefix than {keyspace.key_prefix!r}); `sessions ls` lists them"
+        )
+    if kind != "list":
+        raise CliError(
+            f"key {key!r} holds a {kind}, not a session list; another program uses it. "
+            "Nothing was read or changed; check --key-prefix"
+        )
+    return key
+
+
+async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
+    """Every item of the session, read in one round trip after the type check."""
+    key = await _require_list(keyspace, session_id)
+    pipe = keyspace.client.pipeline(transaction=False)
+    pipe.lrange(key, 0, -1)
+    pipe.pttl(key)
+    pipe.memory_usage(key)
+    for suffix in COMPANION_SUFFIXES:
+        pipe.exists(companion_key(key, suffix))
+    raw_items, pttl, memory, *exists = await pipe.execute(raise_on_error=False)
+    for reply in (raw_items, pttl):
+        if isinstance(reply, Exception):
+            raise reply
+    items = tuple(_decode(index, raw) for index, raw in enumerate(raw_items))
+    return SessionDetail(
+        session_id=session_id,
+        key=key,
+        items=items,
+        ttl_seconds=None if int(pttl) < 0 else int(pttl) / 1000,
+        memory_bytes=memory if isinstance(memory, int) else None,
+        companions=tuple(
+            suffix
+            for suffix, found in zip(COMPANION_SUFFIXES, exists, strict=True)
+            if isinstance(found, int) and found > 0
+        ),
+    )
+
+
+def _decode(index: int, raw: bytes | str) -> StoredItem:
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    try:
+        return StoredItem(index, data, decode_item(data), corrupt=False)
+    except CorruptItem:
+        return StoredItem(index, data, None, corrupt=True)
+
+
+async def count_items(keyspace: Keyspace, session_id: str) -> int:
+    """How many items the session holds (raises like ``load_session`` when it is not one)."""
+    key = await _require_list(keyspace, session_id)
+    return int(await keyspace.client.llen(key))
+
+
+def session_keys(key: str) -> list[str]:
+    """The list and every companion key the store keeps next to it (all in one slot)."""
+    return [key, *(companion_key(key, suffix) for suffix in COMPANION_SUFFIXES)]
+
+
+async def delete_session(keyspace: Keyspace, session_id: str) -> int:
+    """Delete the list and its companions in one command; returns how many keys existed."""
+    key = await _require_list(keyspace, session_id)
+    return int(await keyspace.client.delete(*session_keys(key)))
