@@ -6,7 +6,7 @@ Every test leaves the SDK's trace processors exactly as it found them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +23,6 @@ from openai_agents_session.instrumentation.agents_bridge import (
     AgentsTracingHandle,
     enable_agents_tracing,
 )
-from openai_agents_session.testing import ServerProcess
 
 from .agents_scenario import RecordingSession, sdk_processors
 
@@ -76,12 +75,8 @@ def bridge(
 
 
 @pytest.fixture
-async def redis_client(valkey_server: ServerProcess) -> AsyncIterator[Redis]:
-    client = Redis(host=valkey_server.host, port=valkey_server.port)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+def redis_client(valkey_client: Redis) -> Redis:
+    return valkey_client
 
 
 @pytest.fixture
