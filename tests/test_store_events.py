@@ -74,12 +74,25 @@ async def test_retried_batch_is_recognised_and_not_applied_twice(
 
     session = RedisSession(session_id, valkey_client, ttl=60)
     keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
-    args = (60000, 0, "batch-1", 64, b'{"n":1}')
+    args = (60000, 0, "0123456789abcdef", 64, b'{"n":1}')
     first = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
     again = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
-    assert first == [1, 0, 1, 0]
-    assert again == [1, 0, 1, 1]
+    assert first == [1, 0, 1]  # length, trimmed, flags: TTL refreshed
+    assert again == [1, 0, 3]  # TTL refreshed + duplicate batch
     assert await session.get_items() == [{"n": 1}]
+
+
+async def test_batch_ids_are_bounded_and_expire_with_the_session(
+    valkey_client: Redis, session_id: str
+) -> None:
+    session = RedisSession(session_id, valkey_client, ttl=60)
+    for n in range(100):
+        await session.add_items([{"n": n}])
+    ids_key = "{" + session.key + "}:batches"
+    remembered = (await valkey_client.get(ids_key)).decode()
+    assert remembered.startswith(",") and remembered.endswith(",")
+    assert len(remembered.strip(",").split(",")) == 64
+    assert 0 < await valkey_client.pttl(ids_key) <= 60000
 
 
 async def test_retried_pop_returns_the_same_item_without_popping_again(
@@ -92,7 +105,7 @@ async def test_retried_pop_returns_the_same_item_without_popping_again(
     keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
     first = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
     again = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
-    assert first == [2, 1, 0, b'{"n":3}']
-    assert again == [2, 0, 1, b'{"n":3}']
+    assert first == [2, 1, b'{"n":3}']  # length, flags: TTL refreshed, item
+    assert again == [2, 2, b'{"n":3}']  # replayed
     assert await session.get_items() == [{"n": 1}, {"n": 2}]
     assert 0 < await valkey_client.pttl(keys[2]) <= 60000

@@ -95,7 +95,8 @@ class CorruptItem(Exception):
 def decode_item(raw: bytes | str) -> Any:
     """Decode one stored element; raise :class:`CorruptItem` when it is not JSON."""
     try:
-        return json.loads(raw)
+        # json.loads(bytes) sniffs the encoding first; stored items are UTF-8.
+        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         raise CorruptItem(str(exc)) from exc
 

@@ -28,22 +28,29 @@ class Script:
         object.__setattr__(self, "sha", hashlib.sha1(self.body.encode("utf-8")).hexdigest())
 
 
+# KEYS[2] holds the ids of the most recent batches as one string, newest first:
+# ",id,id,...," with fixed-width ids, so membership is one plain substring search
+# and bounding it is one truncation at an entry boundary (GET + SET, no list ops).
 # ARGV: ttl ms (0 = no TTL), max items (0 = unbounded), batch id ("" = none),
 #       number of batch ids to remember, then the encoded items.
-# Returns {length after, items trimmed, ttl refreshed (0/1), duplicate batch (0/1)}.
+# Returns {length after, items trimmed, flags}: flags 1 = TTL refreshed,
+# 2 = duplicate batch (already applied; nothing appended).
 ADD = Script(
     "add_items",
     """
 local ttl = tonumber(ARGV[1])
 local max_items = tonumber(ARGV[2])
 local batch_id = ARGV[3]
-if batch_id ~= '' and redis.call('LPOS', KEYS[2], batch_id) then
-  local refreshed = 0
-  if ttl > 0 then
-    refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('PEXPIRE', KEYS[2], ttl)
+local seen = ','
+if batch_id ~= '' then
+  seen = redis.call('GET', KEYS[2]) or ','
+  if string.find(seen, ',' .. batch_id .. ',', 1, true) then
+    local refreshed = 0
+    if ttl > 0 then
+      refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+    end
+    return {redis.call('LLEN', KEYS[1]), 0, refreshed + 2}
   end
-  return {redis.call('LLEN', KEYS[1]), 0, refreshed, 1}
 end
 local length = 0
 for first = 5, #ARGV, 1000 do
@@ -55,23 +62,26 @@ if max_items > 0 and length > max_items then
   trimmed = length - max_items
   length = max_items
 end
-if batch_id ~= '' then
-  redis.call('LPUSH', KEYS[2], batch_id)
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
-end
 local refreshed = 0
 if ttl > 0 then
   refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-  if batch_id ~= '' then
-    redis.call('PEXPIRE', KEYS[2], ttl)
+end
+if batch_id ~= '' then
+  local keep = 1 + tonumber(ARGV[4]) * (#batch_id + 1)
+  local ids = string.sub(',' .. batch_id .. seen, 1, keep)
+  if ttl > 0 then
+    redis.call('SET', KEYS[2], ids, 'PX', ttl)
+  else
+    redis.call('SET', KEYS[2], ids)
   end
 end
-return {length, trimmed, refreshed, 0}
+return {length, trimmed, refreshed}
 """,
 )
 
 # ARGV: ttl ms to re-arm (0 = leave the TTL alone), LRANGE start, LRANGE stop.
-# Returns {length, ttl refreshed (0/1), {items...}}.
+# Returns {length, ttl refreshed (0/1), {items...}}. The batch ids keep the TTL of
+# the last write: they only matter while a write may still be re-sent.
 GET = Script(
     "get_items",
     """
@@ -81,7 +91,6 @@ local ttl = tonumber(ARGV[1])
 local refreshed = 0
 if ttl > 0 and length > 0 then
   refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
 end
 return {length, refreshed, items}
 """,
@@ -92,8 +101,9 @@ return {length, refreshed, items}
 # element instead of removing a second one.
 # ARGV: ttl ms to re-arm (0 = leave the TTL alone), pop id ("" = none),
 #       ms to remember the popped element.
-# Returns {length after, ttl refreshed (0/1), replayed (0/1)} plus the popped
-# element when there was one. An emptied session drops its batch ids.
+# Returns {length after, flags} plus the popped element when there was one;
+# flags 1 = TTL refreshed, 2 = replayed (a re-sent pop). An emptied session drops
+# its batch ids.
 POP = Script(
     "pop_item",
     """
@@ -101,7 +111,7 @@ local pop_id = ARGV[2]
 if pop_id ~= '' then
   local last = redis.call('GET', KEYS[3])
   if last and string.sub(last, 1, #pop_id + 1) == pop_id .. '\\n' then
-    return {redis.call('LLEN', KEYS[1]), 0, 1, string.sub(last, #pop_id + 2)}
+    return {redis.call('LLEN', KEYS[1]), 2, string.sub(last, #pop_id + 2)}
   end
 end
 local item = redis.call('RPOP', KEYS[1])
@@ -112,15 +122,14 @@ if length == 0 then
   redis.call('DEL', KEYS[2])
 elseif ttl > 0 then
   refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
 end
 if item then
   if pop_id ~= '' then
     redis.call('SET', KEYS[3], pop_id .. '\\n' .. item, 'PX', tonumber(ARGV[3]))
   end
-  return {length, refreshed, 0, item}
+  return {length, refreshed, item}
 end
-return {length, refreshed, 0}
+return {length, refreshed}
 """,
 )
 

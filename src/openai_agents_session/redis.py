@@ -241,7 +241,7 @@ class RedisSession(SessionABC):
         )
         if not encoded:
             return
-        batch_id = os.urandom(9).hex() if self.idempotent_writes else ""
+        batch_id = os.urandom(8).hex() if self.idempotent_writes else ""
         reply, trips = await self._run(
             _scripts.ADD,
             True,
@@ -259,8 +259,8 @@ class RedisSession(SessionABC):
                 bytes=sum(sizes),
                 session_length=int(reply[0]),
                 trimmed=int(reply[1]),
-                ttl_refreshed=bool(reply[2]),
-                duplicate_batch=bool(reply[3]),
+                ttl_refreshed=bool(int(reply[2]) & 1),
+                duplicate_batch=bool(int(reply[2]) & 2),
                 item_sizes=sizes,
                 round_trips=trips,
             ),
@@ -281,15 +281,15 @@ class RedisSession(SessionABC):
         round_trips = 0
         refreshed = replayed = False
         while True:
-            pop_id = os.urandom(9).hex() if self.idempotent_writes else ""
+            pop_id = os.urandom(8).hex() if self.idempotent_writes else ""
             reply, trips = await self._run(
                 _scripts.POP, True, self._read_ttl_ms(), pop_id, self._remember_pop_ms()
             )
             round_trips += trips
-            length = int(reply[0])
-            refreshed = refreshed or bool(reply[1])
-            replayed = replayed or bool(reply[2])
-            raw = reply[3] if len(reply) > 3 else None
+            length, flags = int(reply[0]), int(reply[1])
+            refreshed = refreshed or bool(flags & 1)
+            replayed = replayed or bool(flags & 2)
+            raw = reply[2] if len(reply) > 2 else None
             item: Any = None
             if raw is not None:
                 try:
