@@ -206,3 +206,34 @@ async def test_labels_from_the_run_context(registry: CollectorRegistry) -> None:
     assert (
         sample(registry, "openai_agents_session_operations_total", tenant="unknown", **labels) == 1
     )
+
+
+def test_counts_are_exact_when_sessions_run_on_several_threads(
+    registry: CollectorRegistry,
+) -> None:
+    """One registry, four event loops on four threads: no update lost."""
+    import asyncio
+    import threading
+
+    async def work(session: Any) -> None:
+        for _ in range(500):
+            await session.add_items([{"a": 1}, {"b": 2}])
+
+    threads = [
+        threading.Thread(
+            target=asyncio.run, args=(work(instrument(PlainSession(f"t{n}"), registry=registry)),)
+        )
+        for n in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    labels = {"operation": "add_items"}
+    assert (
+        sample(registry, "openai_agents_session_operations_total", outcome="ok", **labels) == 2000
+    )
+    assert sample(registry, "openai_agents_session_items_total", **labels) == 4000
+    assert (
+        sample(registry, "openai_agents_session_operation_duration_seconds_count", **labels) == 2000
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -77,6 +78,26 @@ class OperationLogger:
         self._logger = logger if logger is not None else structlog.get_logger(LOGGER_NAME)
         self._explicit = explicit
         self._slow_threshold = slow_threshold
+        self._debug = False
+        self._recheck_at = 0.0
+
+    def _debug_wanted(self) -> bool:
+        """Whether a per-operation debug event would be kept at all.
+
+        Building its fields costs more than the rest of the log path, so ask the
+        logger first. Lazy loggers resolve their configuration on every call; the
+        answer is cached for a second so a reconfiguration is still picked up.
+        """
+        if not (self._explicit or structlog.is_configured()):
+            return False
+        now = time.monotonic()
+        if now >= self._recheck_at:
+            self._recheck_at = now + 1.0
+            bind = getattr(self._logger, "bind", None)
+            resolved = bind() if callable(bind) else self._logger
+            check = getattr(resolved, "is_enabled_for", None)
+            self._debug = True if not callable(check) else bool(check(logging.DEBUG))
+        return self._debug
 
     def emit(
         self,
@@ -89,7 +110,7 @@ class OperationLogger:
         content: Any = None,
     ) -> None:
         quiet = facts.error is None and not slow and not facts.corrupt_skipped
-        if quiet and not (self._explicit or structlog.is_configured()):
+        if quiet and not self._debug_wanted():
             return
         fields: dict[str, Any] = {
             "operation": facts.operation,
@@ -126,5 +147,5 @@ class OperationLogger:
             log.warning("session.slow_operation", threshold_s=self._slow_threshold, **fields)
         if facts.corrupt_skipped:
             log.warning("session.corrupt_items", corrupt_skipped=facts.corrupt_skipped, **fields)
-        if self._explicit or structlog.is_configured():
+        if self._debug_wanted():
             log.debug("session.operation", **fields)

@@ -10,6 +10,7 @@ evolving, so the mapping is documented in the README and kept in this module.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,8 @@ class SpanFactory:
         self._tracer: Tracer = trace.get_tracer(
             _SCOPE, __version__, tracer_provider=tracer_provider
         )
-        self._explicit_provider = tracer_provider is not None
+        self._active = tracer_provider is not None
+        self._next_check = 0.0
         self._store_name = store_name
         self._static: dict[str, Any] = {"openai_agents_session.store": store_name}
         if db_system:
@@ -66,11 +68,18 @@ class SpanFactory:
     def active(self) -> bool:
         """False while no tracing SDK is installed: every span would be a no-op.
 
-        Checked per call, since the app may install its provider after instrumenting.
+        The app may install its global provider after instrumenting, so this is
+        re-checked, at most once a second (the lookup reads the environment); once
+        installed, a global provider cannot be replaced.
         """
-        return self._explicit_provider or not isinstance(
-            trace.get_tracer_provider(), trace.ProxyTracerProvider
-        )
+        if self._active:
+            return True
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + 1.0
+            provider = trace.get_tracer_provider()
+            self._active = not isinstance(provider, trace.ProxyTracerProvider)
+        return self._active
 
     def start(self, operation: str, conversation_id: str | None, limit: int | None) -> StartedSpan:
         parent = storage_span_parent()
