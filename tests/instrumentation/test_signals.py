@@ -50,7 +50,8 @@ async def test_one_span_per_operation_with_store_facts(
     assert add["openai_agents_session.ttl_refreshed"] is True
     assert add["openai_agents_session.bytes"] == 28
     assert get["openai_agents_session.limit"] == 2
-    assert get["db.response.returned_rows"] == 2
+    assert get["openai_agents_session.items"] == 2
+    assert "openai_agents_session.corrupt_skipped" not in get  # zero facts are left out
     assert pop["openai_agents_session.session_length"] == 2
     assert clear["openai_agents_session.items"] == 2
 

@@ -59,7 +59,9 @@ class SpanFactory:
         self._active = tracer_provider is not None
         self._next_check = 0.0
         self._store_name = store_name
-        self._static: dict[str, Any] = {"openai_agents_session.store": store_name}
+        # The OTel SDK validates every attribute (about 1.5 µs each): spans carry
+        # only attributes with information; zero-valued facts are left out.
+        self._static: dict[str, Any] = {}
         if db_system:
             self._static["db.system.name"] = db_system
         if namespace:
@@ -85,21 +87,21 @@ class SpanFactory:
         parent = storage_span_parent()
         context: Context | None = parent.context if parent else None
         links: tuple[Link, ...] = parent.links if parent else ()
+        attributes = dict(self._static)
+        attributes["db.operation.name"] = operation
+        attributes["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
+        if conversation_id is not None:
+            attributes["gen_ai.conversation.id"] = conversation_id
+        if limit is not None:
+            attributes[ATTR + "limit"] = limit
+        # Given at start, so samplers can decide on them too.
         span = self._tracer.start_span(
             f"{operation} {self._store_name}",
             context=context,
             kind=SpanKind.INTERNAL,
+            attributes=attributes,
             links=links,
         )
-        if span.is_recording():
-            attributes = dict(self._static)
-            attributes["db.operation.name"] = operation
-            attributes["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
-            if conversation_id is not None:
-                attributes["gen_ai.conversation.id"] = conversation_id
-            if limit is not None:
-                attributes[ATTR + "limit"] = limit
-            span.set_attributes(attributes)
         if parent is None:
             record_unparented(span.get_span_context(), conversation_id)
         elif parent.on_conversation is not None and conversation_id is not None:
@@ -130,20 +132,20 @@ def _fact_attributes(facts: OperationFacts) -> dict[str, Any]:
         return attributes
     if facts.items is not None:
         attributes[ATTR + "items"] = facts.items
-        if facts.operation == "get_items":
-            attributes["db.response.returned_rows"] = facts.items
-    if facts.bytes is not None:
+    if facts.bytes:
         attributes[ATTR + "bytes"] = facts.bytes
     if facts.session_length is not None:
         attributes[ATTR + "session_length"] = facts.session_length
-    if facts.from_store:
-        attributes[ATTR + "ttl_refreshed"] = facts.ttl_refreshed
+    if facts.ttl_refreshed:
+        attributes[ATTR + "ttl_refreshed"] = True
+    if facts.trimmed:
         attributes[ATTR + "trimmed"] = facts.trimmed
+    if facts.corrupt_skipped:
         attributes[ATTR + "corrupt_skipped"] = facts.corrupt_skipped
-        if facts.duplicate_batch:
-            attributes[ATTR + "duplicate_batch"] = True
-        if facts.round_trips is not None:
-            attributes[ATTR + "round_trips"] = facts.round_trips
+    if facts.duplicate_batch:
+        attributes[ATTR + "duplicate_batch"] = True
+    if facts.round_trips is not None and facts.round_trips != 1:
+        attributes[ATTR + "round_trips"] = facts.round_trips
     return attributes
 
 
