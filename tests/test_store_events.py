@@ -66,6 +66,10 @@ async def test_collectors_are_per_task(valkey_client: Redis) -> None:
         assert events[0].items == number + 1
 
 
+def _keys(session: RedisSession) -> tuple[str, str, str]:
+    return (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
+
+
 async def test_retried_batch_is_recognised_and_not_applied_twice(
     valkey_client: Redis, session_id: str
 ) -> None:
@@ -73,26 +77,38 @@ async def test_retried_batch_is_recognised_and_not_applied_twice(
     from openai_agents_session import _scripts
 
     session = RedisSession(session_id, valkey_client, ttl=60)
-    keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
-    args = (60000, 0, "0123456789abcdef", 64, b'{"n":1}')
-    first = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
-    again = await valkey_client.eval(_scripts.ADD.body, 3, *keys, *args)
+    args = ("0123456789abcdef", 120000, 10000, 60000, 0, b'{"n":1}')
+    first = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    again = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
     assert first == [1, 0, 1]  # length, trimmed, flags: TTL refreshed
     assert again == [1, 0, 3]  # TTL refreshed + duplicate batch
     assert await session.get_items() == [{"n": 1}]
 
 
-async def test_batch_ids_are_bounded_and_expire_with_the_session(
+async def test_operation_ids_expire_after_their_window_whatever_the_session_ttl(
     valkey_client: Redis, session_id: str
 ) -> None:
-    session = RedisSession(session_id, valkey_client, ttl=60)
+    session = RedisSession(session_id, valkey_client)  # no TTL: the list persists
     for n in range(100):
         await session.add_items([{"n": n}])
-    ids_key = "{" + session.key + "}:batches"
-    remembered = (await valkey_client.get(ids_key)).decode()
-    assert remembered.startswith(",") and remembered.endswith(",")
-    assert len(remembered.strip(",").split(",")) == 64
-    assert 0 < await valkey_client.pttl(ids_key) <= 60000
+    ids_key = _keys(session)[1]
+    assert await valkey_client.zcard(ids_key) == 100  # a time window, not a count
+    assert 0 < await valkey_client.pttl(ids_key) <= 120000
+    assert await valkey_client.ttl(session.key) == -1
+
+
+async def test_a_late_copy_after_a_clear_does_not_bring_items_back(
+    valkey_client: Redis, session_id: str
+) -> None:
+    from openai_agents_session import _scripts
+
+    session = RedisSession(session_id, valkey_client, ttl=60)
+    args = ("fedcba9876543210", 120000, 10000, 60000, 0, b'{"n":1}')
+    await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    await session.clear_session()
+    late = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    assert late[2] & 2  # recognised as a copy
+    assert await session.get_items() == []
 
 
 async def test_retried_pop_returns_the_same_item_without_popping_again(
@@ -102,10 +118,10 @@ async def test_retried_pop_returns_the_same_item_without_popping_again(
 
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}, {"n": 3}])
-    keys = (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
-    first = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
-    again = await valkey_client.eval(_scripts.POP.body, 3, *keys, 60000, "pop-1", 60000)
+    args = ("0000111122223333", 120000, 10000, 60000)
+    first = await valkey_client.eval(_scripts.POP.body, 3, *_keys(session), *args)
+    again = await valkey_client.eval(_scripts.POP.body, 3, *_keys(session), *args)
     assert first == [2, 1, b'{"n":3}']  # length, flags: TTL refreshed, item
     assert again == [2, 2, b'{"n":3}']  # replayed
     assert await session.get_items() == [{"n": 1}, {"n": 2}]
-    assert 0 < await valkey_client.pttl(keys[2]) <= 60000
+    assert 0 < await valkey_client.pttl(_keys(session)[2]) <= 120000

@@ -60,12 +60,17 @@ def test_session_id_must_be_valid_unicode_text(session_id: object, error: type[E
         RedisSession(session_id, Redis())  # type: ignore[arg-type]
 
 
-async def test_clear_removes_the_remembered_pop(valkey_client: Redis, session_id: str) -> None:
+async def test_clear_leaves_no_content_only_expiring_operation_ids(
+    valkey_client: Redis, session_id: str
+) -> None:
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}])
     await session.pop_item()
     await session.clear_session()
-    assert await valkey_client.keys(f"*{session_id}*") == []
+    ids_key = "{" + session.key + "}:batches"
+    assert await valkey_client.keys(f"*{session_id}*") == [ids_key.encode()]
+    assert await valkey_client.type(ids_key) == b"zset"  # random ids, no content
+    assert 0 < await valkey_client.pttl(ids_key) <= 120_000
 
 
 # ---------------------------------------------------------------- durability

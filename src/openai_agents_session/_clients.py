@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialWithJitterBackoff
 
 __all__ = ["InjectedClient", "OwnedClients", "RedisClient", "client_from_url"]
 
@@ -99,6 +101,14 @@ def check_url(url: str) -> None:
         raise ValueError(f"sentinel URL {_redact(url)!r} must name the service: .../service[/db]")
 
 
+def _default_retry() -> Retry:
+    # redis-py gives clients built from a URL (and Sentinel's master_for) no
+    # retries; a lost reply would then reach the caller as an error although the
+    # write was applied. The store makes re-sent commands safe, so retry like a
+    # default Redis(host=...) client does.
+    return Retry(ExponentialWithJitterBackoff(base=0.01, cap=1.0), 10)
+
+
 def client_from_url(url: str, **options: Any) -> RedisClient:
     """Build an async client for ``url``.
 
@@ -109,6 +119,8 @@ def client_from_url(url: str, **options: Any) -> RedisClient:
     """
     check_url(url)
     scheme = urlsplit(url).scheme
+    if scheme != "redis+cluster" and scheme != "rediss+cluster":
+        options.setdefault("retry", _default_retry())
     if scheme in ("redis", "rediss", "unix"):
         return Redis.from_url(url, **options)
     if scheme in ("redis+cluster", "rediss+cluster"):

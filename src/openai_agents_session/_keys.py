@@ -9,6 +9,7 @@ in the same slot so one script can touch both on a Cluster.
 
 from __future__ import annotations
 
+import binascii
 from functools import lru_cache
 
 __all__ = [
@@ -44,13 +45,7 @@ def _hash_input(key: bytes) -> bytes:
 
 def _crc16(data: bytes) -> int:
     # CRC16-CCITT (XMODEM), the checksum Redis Cluster uses for key slots.
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
+    return binascii.crc_hqx(data, 0)
 
 
 def hash_slot(key: str) -> int:
@@ -60,8 +55,8 @@ def hash_slot(key: str) -> int:
 
 @lru_cache(maxsize=1024)
 def _tag_for_slot(slot: int) -> str:
-    # A short hash tag that lands in `slot`: found by search, at most a few
-    # tens of thousands of CRC computations, once per slot per process.
+    # A short hash tag that lands in `slot`: found by search (tens of thousands
+    # of CRC computations in C at worst, a few ms), once per slot per process.
     candidate = 0
     while True:
         tag = f"s{candidate}"
@@ -71,11 +66,18 @@ def _tag_for_slot(slot: int) -> str:
 
 
 def companion_key(list_key: str, suffix: str) -> str:
-    """A key unique to ``list_key`` that hashes to the same cluster slot."""
+    """A key unique to ``list_key`` that hashes to the same cluster slot.
+
+    It starts with ``{``, so it is never the list key of another session (those
+    start with the key prefix; the store refuses a prefix that would allow it).
+    """
     raw = list_key.encode("utf-8")
-    if _hash_input(raw) != raw:
-        # The list key has a hash tag of its own; appending keeps it first.
-        return f"{list_key}:{suffix}"
+    tag = _hash_input(raw)
+    if tag != raw:
+        # The list key has a hash tag of its own: lead with the same tag. Merely
+        # appending to the list key would give the list key of the session
+        # "<id>:<suffix>" under the same prefix.
+        return f"{{{tag.decode('utf-8')}}}{list_key}:{suffix}"
     if "}" not in list_key:
         return f"{{{list_key}}}:{suffix}"
     # A key with a stray "}" cannot be wrapped in braces; use another tag that

@@ -14,12 +14,14 @@ class SessionKeyTypeError(ResponseError):
     different ``key_prefix`` or remove the key after checking what it holds.
     """
 
-    def __init__(self, key: str, actual_type: str) -> None:
+    def __init__(self, key: str, actual_type: str, expected: str = "list") -> None:
         self.key = key
         self.actual_type = actual_type
+        self.expected_type = expected
+        what = "a list of session items" if expected == "list" else f"a {expected}"
         super().__init__(
-            f"Redis key {key!r} holds a {actual_type}, not a list of session items; "
-            "nothing was changed. Use another key_prefix or remove that key."
+            f"Redis key {key!r} holds a {actual_type}, not {what}; nothing was changed. "
+            "Use another key_prefix or remove that key."
         )
 
 

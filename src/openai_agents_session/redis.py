@@ -42,10 +42,15 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisSession"]
 
-# How many recent batch ids a session remembers for idempotent writes. A retry
-# comes within one client call; 64 covers it even with many concurrent writers.
-_BATCH_ID_WINDOW = 64
-_REMEMBER_POP_MS = 60_000
+# How long a session remembers the ids of its recent writes and pops, so a copy
+# re-sent by the client library (or delivered late) is not applied twice. It must
+# outlast the client's retries and backoff; two minutes is far beyond redis-py's.
+_OPERATION_ID_WINDOW_MS = 120_000
+# An upper bound on remembered ids, for sessions written to thousands of times a
+# minute; at 16 bytes an id, about 300 KB at most.
+_OPERATION_ID_LIMIT = 10_000
+# LRANGE takes signed 64-bit indexes; a larger limit means "everything" anyway.
+_LARGEST_WINDOW = 2**62
 DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
 
@@ -132,6 +137,12 @@ class RedisSession(SessionABC):
         self.key_prefix = key_prefix
         # Order matters: the scripts address them as KEYS[1..3].
         self._keys = (self.key, *(companion_key(self.key, s) for s in COMPANION_SUFFIXES))
+        if any(key.startswith(f"{key_prefix}:") for key in self._keys[1:]):
+            raise ValueError(
+                f"key_prefix {key_prefix!r} starts like the store's own companion keys "
+                "('{...'), so sessions could share keys; choose a prefix that does not "
+                "begin with '{' followed by itself"
+            )
         self._observer = observer
         self._clients: InjectedClient | OwnedClients
         if redis_client is None:
@@ -197,7 +208,7 @@ class RedisSession(SessionABC):
         if limit is not None and limit <= 0:
             report(StoreEvent("get_items", round_trips=0), self._observer)
             return []
-        window = limit
+        window = None if limit is None or limit >= _LARGEST_WINDOW else limit
         round_trips = 0
         while True:
             start = 0 if window is None else -window
@@ -206,7 +217,7 @@ class RedisSession(SessionABC):
             length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
             items, corrupt, size = _decode_all(raw_items)
             complete = window is None or len(raw_items) >= length
-            if limit is None or len(items) >= limit or complete:
+            if limit is None or window is None or len(items) >= limit or complete:
                 items = items if limit is None else items[-limit:]
                 report(
                     StoreEvent(
@@ -222,8 +233,8 @@ class RedisSession(SessionABC):
                 )
                 return items
             # Corrupt elements among the newest: widen the window and read again.
-            assert window is not None
-            window = max(window * 2, limit + corrupt)
+            assert limit is not None  # a window exists only for a limited read
+            window = min(max(window * 2, limit + corrupt), _LARGEST_WINDOW)
 
     async def add_items(
         self,
@@ -241,14 +252,12 @@ class RedisSession(SessionABC):
         )
         if not encoded:
             return
-        batch_id = os.urandom(8).hex() if self.idempotent_writes else ""
         reply, trips = await self._run(
             _scripts.ADD,
             True,
+            *self._operation_id_args(),
             self._ttl_ms(),
             self.max_items or 0,
-            batch_id,
-            _BATCH_ID_WINDOW,
             *encoded,
         )
         sizes = tuple(len(e) for e in encoded)
@@ -281,9 +290,8 @@ class RedisSession(SessionABC):
         round_trips = 0
         refreshed = replayed = False
         while True:
-            pop_id = os.urandom(8).hex() if self.idempotent_writes else ""
             reply, trips = await self._run(
-                _scripts.POP, True, self._read_ttl_ms(), pop_id, self._remember_pop_ms()
+                _scripts.POP, True, *self._operation_id_args(), self._read_ttl_ms()
             )
             round_trips += trips
             length, flags = int(reply[0]), int(reply[1])
@@ -332,9 +340,9 @@ class RedisSession(SessionABC):
     def _read_ttl_ms(self) -> int:
         return self._ttl_ms() if self.refresh_ttl_on_read else 0
 
-    def _remember_pop_ms(self) -> int:
-        # Long enough for any client retry; never longer than the session lives.
-        return min(self._ttl_ms() or _REMEMBER_POP_MS, _REMEMBER_POP_MS)
+    def _operation_id_args(self) -> tuple[str, int, int]:
+        operation_id = os.urandom(8).hex() if self.idempotent_writes else ""
+        return operation_id, _OPERATION_ID_WINDOW_MS, _OPERATION_ID_LIMIT
 
     async def _run(self, script: _scripts.Script, write: bool, *args: Any) -> tuple[Any, int]:
         """Run ``script`` on this session's keys; returns (reply, round trips)."""
@@ -351,8 +359,17 @@ class RedisSession(SessionABC):
                 return await client.eval(script.body, 3, *self._keys, *args), 2
         except ResponseError as exc:
             if "WRONGTYPE" in str(exc):
-                raise SessionKeyTypeError(self.key, await _key_type(client, self.key)) from exc
+                raise await self._wrong_type_error(client) from exc
             raise
+
+    async def _wrong_type_error(self, client: RedisClient) -> SessionKeyTypeError:
+        """Name the key that holds an unexpected type: the list or a companion."""
+        expected = ("list", "zset", "string")
+        for key, wanted in zip(self._keys, expected, strict=True):
+            actual = await _key_type(client, key)
+            if actual not in (wanted, "none"):
+                return SessionKeyTypeError(key, actual, expected=wanted)
+        return SessionKeyTypeError(self.key, await _key_type(client, self.key))
 
     async def _run_durably(
         self, client: RedisClient, script: _scripts.Script, args: tuple[Any, ...]

@@ -39,10 +39,12 @@ def test_ls_leaves_out_keys_that_are_not_lists(store: Store) -> None:
     assert [row["session_id"] for row in result.json()] == ["real"]
 
 
-def test_ls_leaves_out_batch_id_lists_under_a_hash_tagged_prefix(valkey_store: Store) -> None:
+def test_ls_lists_sessions_under_a_hash_tagged_prefix(valkey_store: Store) -> None:
+    from openai_agents_session._keys import companion_key
+
     valkey_store.prefix = "{" + valkey_store.prefix + "}"
     valkey_store.write("tagged", messages(1))
-    assert valkey_store.admin.exists(valkey_store.key("tagged") + ":batches")
+    assert valkey_store.admin.exists(companion_key(valkey_store.key("tagged"), "batches"))
 
     result = valkey_store.cli("sessions", "ls", "--json")
 

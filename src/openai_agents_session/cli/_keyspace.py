@@ -15,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 
 from .._clients import RedisClient, client_from_url
-from .._keys import companion_key, session_key
+from .._keys import session_key
 
 __all__ = ["Keyspace", "SessionSummary", "glob_escape"]
 
@@ -119,7 +119,8 @@ class Keyspace:
 
     async def describe(self, keys: Sequence[bytes]) -> list[SessionSummary]:
         """Length, TTL and memory of each key; keys gone in the meantime are left out."""
-        candidates = _without_companions(keys)
+        # SCAN may return a key twice; companion keys never match the prefix.
+        candidates = list(dict.fromkeys(keys))
         summaries: list[SessionSummary] = []
         for start in range(0, len(candidates), _DETAIL_BATCH):
             batch = candidates[start : start + _DETAIL_BATCH]
@@ -155,23 +156,3 @@ def _on_node(client: RedisCluster, node: Any) -> Execute:
         return await client.execute_command(*args, target_nodes=node)
 
     return execute
-
-
-def _without_companions(keys: Sequence[bytes]) -> list[bytes]:
-    """Drop the batch-id lists that sit next to the sessions.
-
-    With the default prefix a companion key starts with ``{`` and never matches the
-    prefix; with a prefix that has a hash tag of its own (``{tenant}``) it is
-    ``<list key>:batches`` and does.
-    """
-    unique = list(dict.fromkeys(keys))
-    companions: set[bytes] = set()
-    for key in unique:
-        try:
-            text = key.decode("utf-8")
-        except UnicodeDecodeError:
-            continue  # this library only writes UTF-8 key names
-        base, _, suffix = text.rpartition(":")
-        if suffix == "batches" and base and companion_key(base, "batches") == text:
-            companions.add(key)
-    return [key for key in unique if key not in companions]
