@@ -43,3 +43,48 @@ def test_readme_block_runs(index: int, valkey_server: ServerProcess) -> None:
         timeout=120,
     )
     assert done.returncode == 0, f"block {index} failed:\n{source}\n{done.stderr[-3000:]}"
+
+
+COMMANDS = [
+    line[2:].split("  #")[0].split()
+    for block in re.findall(r"```console\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    for line in block.splitlines()
+    if line.startswith("$ openai-agents-session ")
+]
+
+
+def test_readme_has_cli_examples() -> None:
+    assert len(COMMANDS) >= 4
+
+
+def test_readme_cli_examples_run_in_order(valkey_server: ServerProcess, tmp_path: Path) -> None:
+    """The operator examples, as written, against sessions named like the README's."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from openai_agents_session import RedisSession
+
+    names = {word for command in COMMANDS for word in command if word.startswith("demo-")}
+
+    async def seed() -> None:
+        client = Redis.from_url(valkey_server.url)
+        for name in names | {"demo-other"}:
+            session = RedisSession(name, client, ttl=600)
+            await session.add_items([{"role": "user", "content": f"hi {n}"} for n in range(5)])
+        await client.aclose()
+
+    asyncio.run(seed())
+    for command in COMMANDS:
+        argv = [*command[1:], "--redis-url", valkey_server.url]
+        if "rm" in argv:
+            argv.append("--yes")
+        done = subprocess.run(
+            [sys.executable, "-m", "openai_agents_session.cli", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, f"{' '.join(command)}:\n{done.stderr[-2000:]}"
+    assert (tmp_path / "user.jsonl").read_text().count("\n") == 5
