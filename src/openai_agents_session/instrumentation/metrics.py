@@ -124,6 +124,11 @@ class SessionMetrics:
                 width = len(spec.buckets) + 1
                 self._histograms[name][()] = _Series([0] * width, 0.0, [None] * width)
         self._lock = threading.Lock()
+        # Label tuples per (operation, extra labels), built once: fewer allocations
+        # per call.
+        self._label_keys: dict[
+            tuple[str, LabelValues], tuple[LabelValues, LabelValues, LabelValues]
+        ] = {}
         self.telemetry_errors = _telemetry_errors_of(registry)
         registry.register(self)
 
@@ -156,9 +161,14 @@ class SessionMetrics:
         slow: bool,
         trace_id: str | None,
     ) -> None:
-        op = (facts.operation, *extra)
+        keys = self._label_keys.get((facts.operation, extra))
+        if keys is None:
+            op_labels = (facts.operation, *extra)
+            keys = (op_labels, (*op_labels, "ok"), (*op_labels, "error"))
+            self._label_keys[(facts.operation, extra)] = keys
+        op, op_ok, op_error = keys
         with self._lock:
-            self._inc("operations", (*op, "ok" if facts.error is None else "error"))
+            self._inc("operations", op_ok if facts.error is None else op_error)
             self._observe("operation_duration_seconds", op, facts.duration, trace_id)
             if slow:
                 self._inc("slow_operations", op)

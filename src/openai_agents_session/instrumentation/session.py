@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -114,7 +114,7 @@ class SessionTelemetry:
         self,
         operation: Operation,
         session_id: str,
-        call: Callable[[], Awaitable[T]],
+        call: Awaitable[T],
         *,
         limit: int | None = None,
         items_in: Sequence[Any] | None = None,
@@ -135,7 +135,8 @@ class SessionTelemetry:
         collecting = store_event_collector.set(events)
         begin = time.perf_counter()
         try:
-            result = await call()
+            # The inner call's coroutine only starts running here, inside the span.
+            result = await call
         except BaseException as exc:
             facts.duration = time.perf_counter() - begin
             store_event_collector.reset(collecting)

@@ -62,26 +62,26 @@ class InstrumentedSession(SessionABC):
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
         inner = self._inner
         result: list[TResponseInputItem] = await self._telemetry.observe(
-            "get_items", inner.session_id, lambda: inner.get_items(limit), limit=limit
+            "get_items", inner.session_id, inner.get_items(limit), limit=limit
         )
         return result
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         inner = self._inner
         await self._telemetry.observe(
-            "add_items", inner.session_id, lambda: inner.add_items(items), items_in=items
+            "add_items", inner.session_id, inner.add_items(items), items_in=items
         )
 
     async def pop_item(self) -> TResponseInputItem | None:
         inner = self._inner
         result: TResponseInputItem | None = await self._telemetry.observe(
-            "pop_item", inner.session_id, inner.pop_item
+            "pop_item", inner.session_id, inner.pop_item()
         )
         return result
 
     async def clear_session(self) -> None:
         await self._telemetry.observe(
-            "clear_session", self._inner.session_id, self._inner.clear_session
+            "clear_session", self._inner.session_id, self._inner.clear_session()
         )
 
     def __repr__(self) -> str:
@@ -103,7 +103,7 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         result: list[TResponseInputItem] = await self._telemetry.observe(
             "get_items",
             inner.session_id,
-            lambda: inner.get_items(limit, **kwargs),
+            inner.get_items(limit, **kwargs),
             limit=limit,
             wrapper=wrapper,
         )
@@ -115,7 +115,7 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         await self._telemetry.observe(
             "add_items",
             inner.session_id,
-            lambda: inner.add_items(items, **kwargs),
+            inner.add_items(items, **kwargs),
             items_in=items,
             wrapper=wrapper,
         )
@@ -124,7 +124,7 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         inner = self._inner
         kwargs = {} if wrapper is None else {"wrapper": wrapper}
         result: TResponseInputItem | None = await self._telemetry.observe(
-            "pop_item", inner.session_id, lambda: inner.pop_item(**kwargs), wrapper=wrapper
+            "pop_item", inner.session_id, inner.pop_item(**kwargs), wrapper=wrapper
         )
         return result
 
@@ -134,7 +134,7 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         await self._telemetry.observe(
             "clear_session",
             inner.session_id,
-            lambda: inner.clear_session(**kwargs),
+            inner.clear_session(**kwargs),
             wrapper=wrapper,
         )
 
@@ -234,7 +234,7 @@ def instrumented(**options: Any) -> Callable[[C], C]:
                 return await telemetry_of(self).observe(
                     operation,
                     self.session_id,
-                    lambda: original(self, *args, **kwargs),
+                    original(self, *args, **kwargs),
                     limit=limit if name == "get_items" else None,
                     items_in=items if name == "add_items" else None,
                     wrapper=kwargs.get("wrapper"),
