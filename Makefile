@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps dashboards
+.PHONY: test demo lint bench bench-quick clean system-deps dashboards soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py --quick
+
+# The reliability suite with every count x10 and Sentinel's default timings
+# (about 10 minutes); writes reliability-soak.md.
+soak: $(STAMP) system-deps
+	$(BIN)/python tests/reliability/soak.py 10
 
 demo: $(STAMP)
 	$(BIN)/openai-agents-session demo

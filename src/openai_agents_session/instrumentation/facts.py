@@ -37,6 +37,10 @@ class OperationFacts:
     duration: float = 0.0
     error: BaseException | None = None
     error_type: ErrorType | None = None
+    # The error's message and traceback as telemetry may show them: with the
+    # session id replaced unless the app opted into raw ids.
+    error_message: str | None = None
+    error_stacktrace: str | None = None
     limit: int | None = None
     items: int | None = None
     bytes: int | None = None

@@ -136,7 +136,7 @@ class OperationLogger:
             if facts.cancelled:
                 log.info("session.operation_cancelled", **fields)
             else:
-                fields["error"] = str(facts.error)[:300]
+                fields["error"] = (facts.error_message or "")[:300]
                 log.error("session.operation_failed", **fields)
             return
         if facts.trimmed:

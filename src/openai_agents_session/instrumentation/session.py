@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import traceback
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
@@ -104,6 +105,26 @@ class SessionTelemetry:
                 self.telemetry_error("metrics")
         return tuple(values[name] for name in self._label_names)
 
+    def _describe_error(
+        self, facts: OperationFacts, exc: BaseException, session_id: str, conversation: str | None
+    ) -> None:
+        """The error's text for telemetry, without the raw session id.
+
+        Store errors name the Redis key so the caller can act on them, and the key
+        holds the session id; telemetry shows the privacy-filtered id instead.
+        """
+        try:
+            message = str(exc)
+            stacktrace = "".join(traceback.format_exception(exc))
+            if self.options.session_id_mode != "raw" and session_id:
+                stand_in = conversation if conversation is not None else "<session>"
+                message = message.replace(session_id, stand_in)
+                stacktrace = stacktrace.replace(session_id, stand_in)
+            facts.error_message = message
+            facts.error_stacktrace = stacktrace
+        except Exception:
+            self.telemetry_error("logs")
+
     def telemetry_error(self, signal: str) -> None:
         try:
             self.metrics.telemetry_error(signal)
@@ -142,6 +163,7 @@ class SessionTelemetry:
             store_event_collector.reset(collecting)
             facts.error = exc
             facts.error_type = classify_error(exc)
+            self._describe_error(facts, exc, session_id, conversation)
             self._finish(facts, events, started, token, conversation, items_in, None, wrapper)
             raise
         facts.duration = time.perf_counter() - begin

@@ -118,7 +118,17 @@ class SpanFactory:
                     # Cancellation is the caller's decision, not a storage failure.
                     span.add_event("cancelled")
                 elif facts.error is not None:
-                    span.record_exception(facts.error)
+                    # An exception event as record_exception writes it, but with the
+                    # text privacy-filtered: store errors name keys holding session ids.
+                    span.add_event(
+                        "exception",
+                        {
+                            "exception.type": _qualified_name(facts.error),
+                            "exception.message": facts.error_message or "",
+                            "exception.stacktrace": facts.error_stacktrace or "",
+                            "exception.escaped": True,
+                        },
+                    )
                     span.set_status(Status(StatusCode.ERROR, type(facts.error).__name__))
         finally:
             span.end()
