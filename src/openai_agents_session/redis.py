@@ -23,7 +23,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from agents.memory import SessionABC
-from agents.memory.session_settings import SessionSettings, resolve_session_limit
+from agents.memory.session_settings import (
+    SessionSettings,
+    coerce_session_settings,
+    resolve_session_limit,
+)
 from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
@@ -408,8 +412,6 @@ def _settings(value: SessionSettings | dict[str, Any] | None) -> SessionSettings
     if isinstance(value, SessionSettings):
         return value
     if isinstance(value, dict):
-        from agents.memory.session_settings import coerce_session_settings
-
         return coerce_session_settings(value)
     raise TypeError(
         f"session_settings must be SessionSettings, a dict or None, got {type(value).__name__}"

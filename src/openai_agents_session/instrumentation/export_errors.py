@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable
 
 __all__ = ["watch_span_export_errors"]
@@ -26,7 +25,6 @@ _SDK_LOGGERS = (
 class _ExportErrorCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
-        self.sinks: weakref.WeakSet[object] = weakref.WeakSet()
         self.callbacks: dict[int, Callable[[], None]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
