@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 from opentelemetry import trace
+from opentelemetry.trace import SpanContext
 
 from .facts import OperationFacts
 
@@ -81,7 +82,7 @@ class OperationLogger:
         self._debug = False
         self._recheck_at = 0.0
 
-    def _debug_wanted(self) -> bool:
+    def debug_wanted(self) -> bool:
         """Whether a per-operation debug event would be kept at all.
 
         Building its fields costs more than the rest of the log path, so ask the
@@ -104,13 +105,12 @@ class OperationLogger:
         facts: OperationFacts,
         *,
         session: str | None,
-        trace_id: str | None,
-        span_id: str | None,
+        span_context: SpanContext | None,
         slow: bool,
         content: Any = None,
     ) -> None:
         quiet = facts.error is None and not slow and not facts.corrupt_skipped
-        if quiet and not self._debug_wanted():
+        if quiet and not self.debug_wanted():
             return
         fields: dict[str, Any] = {
             "operation": facts.operation,
@@ -118,9 +118,9 @@ class OperationLogger:
         }
         if session is not None:
             fields["session"] = session
-        if trace_id is not None:
-            fields["trace_id"] = trace_id
-            fields["span_id"] = span_id
+        if span_context is not None and span_context.is_valid:
+            fields["trace_id"] = format(span_context.trace_id, "032x")
+            fields["span_id"] = format(span_context.span_id, "016x")
         if facts.items is not None:
             fields["items"] = facts.items
         if facts.limit is not None:
@@ -147,5 +147,5 @@ class OperationLogger:
             log.warning("session.slow_operation", threshold_s=self._slow_threshold, **fields)
         if facts.corrupt_skipped:
             log.warning("session.corrupt_items", corrupt_skipped=facts.corrupt_skipped, **fields)
-        if self._debug_wanted():
+        if self.debug_wanted():
             log.debug("session.operation", **fields)

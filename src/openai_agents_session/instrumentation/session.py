@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace import Span, SpanContext
 
 from ..events import Operation, StoreEvent, store_event_collector
 from .facts import OperationFacts, classify_error, facts_from_events
@@ -24,7 +25,7 @@ from .logs import OperationLogger
 from .metrics import SessionMetrics, metrics_for
 from .options import InstrumentationOptions
 from .privacy import conversation_id
-from .spans import SpanFactory, StartedSpan, span_ids
+from .spans import SpanFactory
 
 __all__ = ["SessionTelemetry", "accepts_wrapper"]
 
@@ -78,6 +79,7 @@ class SessionTelemetry:
             explicit=options.logger is not None,
         )
         self._label_names = tuple(sorted(options.labels or {}))
+        self._slow_threshold = options.slow_threshold_seconds
         self._conversation_ids: dict[str, str | None] = {}
 
     def conversation_id(self, session_id: str) -> str | None:
@@ -105,9 +107,7 @@ class SessionTelemetry:
                 self.telemetry_error("metrics")
         return tuple(values[name] for name in self._label_names)
 
-    def _describe_error(
-        self, facts: OperationFacts, exc: BaseException, session_id: str, conversation: str | None
-    ) -> None:
+    def _describe_error(self, facts: OperationFacts, exc: BaseException, session_id: str) -> None:
         """The error's text for telemetry, without the raw session id.
 
         Store errors name the Redis key so the caller can act on them, and the key
@@ -117,6 +117,7 @@ class SessionTelemetry:
             message = str(exc)
             stacktrace = "".join(traceback.format_exception(exc))
             if self.options.session_id_mode != "raw" and session_id:
+                conversation = self.conversation_id(session_id)
                 stand_in = conversation if conversation is not None else "<session>"
                 message = message.replace(session_id, stand_in)
                 stacktrace = stacktrace.replace(session_id, stand_in)
@@ -141,17 +142,15 @@ class SessionTelemetry:
         items_in: Sequence[Any] | None = None,
         wrapper: Any = None,
     ) -> T:
-        conversation = self.conversation_id(session_id)
-        started: StartedSpan | None = None
+        span: Span | None = None
         token: object | None = None
-        try:
-            if self.spans.active():
-                started = self.spans.start(operation, conversation, limit)
+        if self.spans.active():
+            try:
+                span = self.spans.start(operation, self.conversation_id(session_id), limit)
                 # Current while the store runs, so Redis command spans nest beneath.
-                token = otel_context.attach(trace.set_span_in_context(started.span))
-        except Exception:
-            self.telemetry_error("traces")
-        facts = OperationFacts(operation, limit=limit)
+                token = otel_context.attach(trace.set_span_in_context(span))
+            except Exception:
+                self.telemetry_error("traces")
         events: list[StoreEvent] = []
         collecting = store_event_collector.set(events)
         begin = time.perf_counter()
@@ -159,25 +158,40 @@ class SessionTelemetry:
             # The inner call's coroutine only starts running here, inside the span.
             result = await call
         except BaseException as exc:
-            facts.duration = time.perf_counter() - begin
+            duration = time.perf_counter() - begin
             store_event_collector.reset(collecting)
-            facts.error = exc
+            facts = OperationFacts(operation, duration=duration, limit=limit, error=exc)
             facts.error_type = classify_error(exc)
-            self._describe_error(facts, exc, session_id, conversation)
-            self._finish(facts, events, started, token, conversation, items_in, None, wrapper)
+            self._describe_error(facts, exc, session_id)
+            self._finish(facts, events, span, token, session_id, items_in, None, wrapper)
             raise
-        facts.duration = time.perf_counter() - begin
+        duration = time.perf_counter() - begin
         store_event_collector.reset(collecting)
-        self._finish(facts, events, started, token, conversation, items_in, result, wrapper)
+        if span is None and len(events) == 1:
+            # The common case, kept lean: one store event, no span, nothing to log.
+            event = events[0]
+            if (
+                event.operation == operation
+                and duration < self._slow_threshold
+                and not event.corrupt_skipped
+                and not self.logs.debug_wanted()
+            ):
+                try:
+                    self.metrics.record(operation, self._extra_labels(wrapper), duration, event)
+                except Exception:
+                    self.telemetry_error("metrics")
+                return result
+        facts = OperationFacts(operation, duration=duration, limit=limit)
+        self._finish(facts, events, span, token, session_id, items_in, result, wrapper)
         return result
 
     def _finish(
         self,
         facts: OperationFacts,
         events: Sequence[Any],
-        started: StartedSpan | None,
+        span: Span | None,
         token: object | None,
-        conversation: str | None,
+        session_id: str,
         items_in: Sequence[Any] | None,
         result: Any,
         wrapper: Any,
@@ -191,30 +205,37 @@ class SessionTelemetry:
             facts_from_events(facts, events, items_in=items_in, result=result)
         except Exception:
             self.telemetry_error("metrics")
-        slow = facts.duration >= self.options.slow_threshold_seconds
-        trace_id = span_id = None
-        sampled = False
-        if started is not None:
+        slow = facts.duration >= self._slow_threshold
+        span_context: SpanContext | None = None
+        exemplar: int | None = None
+        if span is not None:
             try:
-                trace_id, span_id = span_ids(started.span)
-                sampled = started.span.get_span_context().trace_flags.sampled
+                span_context = span.get_span_context()
+                if span_context.trace_flags.sampled:
+                    exemplar = span_context.trace_id
                 if self.options.capture_content:
-                    _attach_content(started, facts, items_in, result)
-                SpanFactory.finish(started, facts)
+                    _attach_content(span, facts, items_in, result)
+                SpanFactory.finish(span, facts)
             except Exception:
                 self.telemetry_error("traces")
         try:
-            extra = self._extra_labels(wrapper)
-            self.metrics.record(facts, extra, slow=slow, trace_id=trace_id if sampled else None)
+            self.metrics.record(
+                facts.operation,
+                self._extra_labels(wrapper),
+                facts.duration,
+                facts,
+                error_type=facts.error_type,
+                slow=slow,
+                trace_id=exemplar,
+            )
         except Exception:
             self.telemetry_error("metrics")
         try:
             content = _content(facts, items_in, result) if self.options.capture_content else None
             self.logs.emit(
                 facts,
-                session=conversation,
-                trace_id=trace_id,
-                span_id=span_id,
+                session=self.conversation_id(session_id),
+                span_context=span_context,
                 slow=slow,
                 content=content,
             )
@@ -236,11 +257,11 @@ def _content(facts: OperationFacts, items_in: Sequence[Any] | None, result: Any)
 
 
 def _attach_content(
-    started: StartedSpan, facts: OperationFacts, items_in: Sequence[Any] | None, result: Any
+    span: Span, facts: OperationFacts, items_in: Sequence[Any] | None, result: Any
 ) -> None:
     import json
 
     content = _content(facts, items_in, result)
-    if content is not None and started.span.is_recording():
+    if content is not None and span.is_recording():
         text = json.dumps(content, default=str, ensure_ascii=False)
-        started.span.add_event("content", {"openai_agents_session.content": text[:8192]})
+        span.add_event("content", {"openai_agents_session.content": text[:8192]})

@@ -11,17 +11,15 @@ evolving, so the mapping is documented in the README and kept in this module.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 from .facts import OperationFacts
-from .parenting import StorageParent, record_unparented, storage_span_parent
+from .parenting import record_unparented, storage_span_parent
 
-__all__ = ["ATTR", "SpanFactory", "StartedSpan"]
+__all__ = ["ATTR", "SpanFactory"]
 
 _SCOPE = "openai_agents_session"
 
@@ -34,12 +32,6 @@ GEN_AI_OPERATION = {
 }
 
 ATTR = "openai_agents_session."
-
-
-@dataclass(slots=True)
-class StartedSpan:
-    span: Span
-    parent: StorageParent | None
 
 
 class SpanFactory:
@@ -66,6 +58,10 @@ class SpanFactory:
             self._static["db.system.name"] = db_system
         if namespace:
             self._static["db.namespace"] = namespace
+        self._names = {operation: f"{operation} {store_name}" for operation in GEN_AI_OPERATION}
+        # Start attributes per (operation, conversation id), built once: a wrapped
+        # session has one id, so this stays tiny.
+        self._start_attributes: dict[tuple[str, str | None], dict[str, Any]] = {}
 
     def active(self) -> bool:
         """False while no tracing SDK is installed: every span would be a no-op.
@@ -83,34 +79,41 @@ class SpanFactory:
             self._active = not isinstance(provider, trace.ProxyTracerProvider)
         return self._active
 
-    def start(self, operation: str, conversation_id: str | None, limit: int | None) -> StartedSpan:
+    def _attributes(self, operation: str, conversation_id: str | None) -> dict[str, Any]:
+        cached = self._start_attributes.get((operation, conversation_id))
+        if cached is None:
+            cached = dict(self._static)
+            cached["db.operation.name"] = operation
+            cached["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
+            if conversation_id is not None:
+                cached["gen_ai.conversation.id"] = conversation_id
+            if len(self._start_attributes) > 256:
+                self._start_attributes.clear()
+            self._start_attributes[(operation, conversation_id)] = cached
+        return cached
+
+    def start(self, operation: str, conversation_id: str | None, limit: int | None) -> Span:
         parent = storage_span_parent()
-        context: Context | None = parent.context if parent else None
-        links: tuple[Link, ...] = parent.links if parent else ()
-        attributes = dict(self._static)
-        attributes["db.operation.name"] = operation
-        attributes["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
-        if conversation_id is not None:
-            attributes["gen_ai.conversation.id"] = conversation_id
+        # A copy: the tracer may keep what it is given.
+        attributes = dict(self._attributes(operation, conversation_id))
         if limit is not None:
             attributes[ATTR + "limit"] = limit
         # Given at start, so samplers can decide on them too.
         span = self._tracer.start_span(
-            f"{operation} {self._store_name}",
-            context=context,
+            self._names[operation],
+            context=parent.context if parent else None,
             kind=SpanKind.INTERNAL,
             attributes=attributes,
-            links=links,
+            links=parent.links if parent else (),
         )
         if parent is None:
             record_unparented(span.get_span_context(), conversation_id)
         elif parent.on_conversation is not None and conversation_id is not None:
             parent.on_conversation(conversation_id)
-        return StartedSpan(span, parent)
+        return span
 
     @staticmethod
-    def finish(started: StartedSpan, facts: OperationFacts) -> None:
-        span = started.span
+    def finish(span: Span, facts: OperationFacts) -> None:
         try:
             if span.is_recording():
                 span.set_attributes(_fact_attributes(facts))
@@ -163,11 +166,3 @@ def _qualified_name(exc: BaseException) -> str:
     kind = type(exc)
     module = kind.__module__
     return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
-
-
-def span_ids(span: Span) -> tuple[str | None, str | None]:
-    """Hex trace and span ids of ``span``, or ``(None, None)`` if it is not sampled/valid."""
-    context = span.get_span_context()
-    if not context.is_valid:
-        return None, None
-    return format(context.trace_id, "032x"), format(context.span_id, "016x")
