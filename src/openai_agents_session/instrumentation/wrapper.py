@@ -99,11 +99,14 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         self, limit: int | None = None, *, wrapper: Any = None
     ) -> list[TResponseInputItem]:
         inner = self._inner
-        kwargs = {} if wrapper is None else {"wrapper": wrapper}
+        # Only passed when given: a plain call is cheaper on the hot path.
+        call = (
+            inner.get_items(limit) if wrapper is None else inner.get_items(limit, wrapper=wrapper)
+        )
         result: list[TResponseInputItem] = await self._telemetry.observe(
             "get_items",
             inner.session_id,
-            inner.get_items(limit, **kwargs),
+            call,
             limit=limit,
             wrapper=wrapper,
         )
@@ -111,32 +114,29 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
 
     async def add_items(self, items: list[TResponseInputItem], *, wrapper: Any = None) -> None:
         inner = self._inner
-        kwargs = {} if wrapper is None else {"wrapper": wrapper}
+        call = (
+            inner.add_items(items) if wrapper is None else inner.add_items(items, wrapper=wrapper)
+        )
         await self._telemetry.observe(
             "add_items",
             inner.session_id,
-            inner.add_items(items, **kwargs),
+            call,
             items_in=items,
             wrapper=wrapper,
         )
 
     async def pop_item(self, *, wrapper: Any = None) -> TResponseInputItem | None:
         inner = self._inner
-        kwargs = {} if wrapper is None else {"wrapper": wrapper}
+        call = inner.pop_item() if wrapper is None else inner.pop_item(wrapper=wrapper)
         result: TResponseInputItem | None = await self._telemetry.observe(
-            "pop_item", inner.session_id, inner.pop_item(**kwargs), wrapper=wrapper
+            "pop_item", inner.session_id, call, wrapper=wrapper
         )
         return result
 
     async def clear_session(self, *, wrapper: Any = None) -> None:
         inner = self._inner
-        kwargs = {} if wrapper is None else {"wrapper": wrapper}
-        await self._telemetry.observe(
-            "clear_session",
-            inner.session_id,
-            inner.clear_session(**kwargs),
-            wrapper=wrapper,
-        )
+        call = inner.clear_session() if wrapper is None else inner.clear_session(wrapper=wrapper)
+        await self._telemetry.observe("clear_session", inner.session_id, call, wrapper=wrapper)
 
 
 def instrument(
