@@ -195,6 +195,10 @@ class RedisSession(SessionABC):
         await self.close()
 
     # ------------------------------------------------------------------ protocol
+    # Each public method reports the StoreEvent its private twin returns.
+    # InstrumentedSession calls the twins directly (when the public methods are not
+    # overridden) and reports the event itself: no context variable, one coroutine
+    # less per call.
 
     async def get_items(
         self,
@@ -208,10 +212,14 @@ class RedisSession(SessionABC):
         and reported; a limited read still returns ``limit`` valid items when that
         many exist.
         """
+        items, event = await self._get_items(limit)
+        report(event, self._observer)
+        return items
+
+    async def _get_items(self, limit: int | None) -> tuple[list[TResponseInputItem], StoreEvent]:
         limit = resolve_session_limit(check_limit(limit), self.session_settings)
         if limit is not None and limit <= 0:
-            report(StoreEvent("get_items", round_trips=0), self._observer)
-            return []
+            return [], StoreEvent("get_items", round_trips=0)
         window = None if limit is None or limit >= _LARGEST_WINDOW else limit
         round_trips = 0
         while True:
@@ -223,19 +231,15 @@ class RedisSession(SessionABC):
             complete = window is None or len(raw_items) >= length
             if limit is None or window is None or len(items) >= limit or complete:
                 items = items if limit is None else items[-limit:]
-                report(
-                    StoreEvent(
-                        "get_items",
-                        items=len(items),
-                        bytes=size,
-                        session_length=length,
-                        ttl_refreshed=refreshed,
-                        corrupt_skipped=corrupt,
-                        round_trips=round_trips,
-                    ),
-                    self._observer,
+                return items, StoreEvent(
+                    "get_items",
+                    items=len(items),
+                    bytes=size,
+                    session_length=length,
+                    ttl_refreshed=refreshed,
+                    corrupt_skipped=corrupt,
+                    round_trips=round_trips,
                 )
-                return items
             # Corrupt elements among the newest: widen the window and read again.
             assert limit is not None  # a window exists only for a limited read
             window = min(max(window * 2, limit + corrupt), _LARGEST_WINDOW)
@@ -251,11 +255,16 @@ class RedisSession(SessionABC):
         Raises ``TypeError``/``ValueError`` naming the first item that cannot be
         stored as JSON, before anything is sent.
         """
+        event = await self._add_items(items)
+        if event is not None:
+            report(event, self._observer)
+
+    async def _add_items(self, items: list[TResponseInputItem]) -> StoreEvent | None:
         encoded = encode_items(
             items, max_item_bytes=self.max_item_bytes, max_batch_bytes=self.max_batch_bytes
         )
         if not encoded:
-            return
+            return None
         reply, trips = await self._run(
             _scripts.ADD,
             True,
@@ -265,19 +274,16 @@ class RedisSession(SessionABC):
             *encoded,
         )
         sizes = tuple(len(e) for e in encoded)
-        report(
-            StoreEvent(
-                "add_items",
-                items=len(encoded),
-                bytes=sum(sizes),
-                session_length=int(reply[0]),
-                trimmed=int(reply[1]),
-                ttl_refreshed=bool(int(reply[2]) & 1),
-                duplicate_batch=bool(int(reply[2]) & 2),
-                item_sizes=sizes,
-                round_trips=trips,
-            ),
-            self._observer,
+        return StoreEvent(
+            "add_items",
+            items=len(encoded),
+            bytes=sum(sizes),
+            session_length=int(reply[0]),
+            trimmed=int(reply[1]),
+            ttl_refreshed=bool(int(reply[2]) & 1),
+            duplicate_batch=bool(int(reply[2]) & 2),
+            item_sizes=sizes,
+            round_trips=trips,
         )
 
     async def pop_item(
@@ -290,6 +296,11 @@ class RedisSession(SessionABC):
         Corrupt elements at the tail are dropped (and reported) until a valid item
         or the head is reached, as the SDK's own sessions do.
         """
+        item, event = await self._pop_item()
+        report(event, self._observer)
+        return item
+
+    async def _pop_item(self) -> tuple[TResponseInputItem | None, StoreEvent]:
         corrupt = 0
         round_trips = 0
         refreshed = replayed = False
@@ -309,20 +320,16 @@ class RedisSession(SessionABC):
                 except CorruptItem:
                     corrupt += 1
                     continue
-            report(
-                StoreEvent(
-                    "pop_item",
-                    items=0 if raw is None else 1,
-                    bytes=0 if raw is None else stored_size(raw),
-                    session_length=length,
-                    ttl_refreshed=refreshed,
-                    corrupt_skipped=corrupt,
-                    duplicate_batch=replayed,
-                    round_trips=round_trips,
-                ),
-                self._observer,
+            return item, StoreEvent(
+                "pop_item",
+                items=0 if raw is None else 1,
+                bytes=0 if raw is None else stored_size(raw),
+                session_length=length,
+                ttl_refreshed=refreshed,
+                corrupt_skipped=corrupt,
+                duplicate_batch=replayed,
+                round_trips=round_trips,
             )
-            return item  # type: ignore[no-any-return]
 
     async def clear_session(
         self,
@@ -330,11 +337,11 @@ class RedisSession(SessionABC):
         wrapper: RunContextWrapper[Any] | None = None,
     ) -> None:
         """Delete every item of this session (and its batch ids)."""
+        report(await self._clear_session(), self._observer)
+
+    async def _clear_session(self) -> StoreEvent:
         removed, trips = await self._run(_scripts.CLEAR, True)
-        report(
-            StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips),
-            self._observer,
-        )
+        return StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips)
 
     # ------------------------------------------------------------------ internals
 

@@ -13,6 +13,7 @@ import inspect
 import time
 import traceback
 from collections.abc import Awaitable, Sequence
+from contextvars import Token
 from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
@@ -80,6 +81,8 @@ class SessionTelemetry:
         )
         self._label_names = tuple(sorted(options.labels or {}))
         self._slow_threshold = options.slow_threshold_seconds
+        self._lean = False
+        self._lean_recheck = 0.0
         self._conversation_ids: dict[str, str | None] = {}
 
     def conversation_id(self, session_id: str) -> str | None:
@@ -142,15 +145,11 @@ class SessionTelemetry:
         items_in: Sequence[Any] | None = None,
         wrapper: Any = None,
     ) -> T:
-        span: Span | None = None
-        token: object | None = None
-        if self.spans.active():
-            try:
-                span = self.spans.start(operation, self.conversation_id(session_id), limit)
-                # Current while the store runs, so Redis command spans nest beneath.
-                token = otel_context.attach(trace.set_span_in_context(span))
-            except Exception:
-                self.telemetry_error("traces")
+        """Run ``call`` (the inner session's operation) with telemetry around it.
+
+        The events the call reports are collected through a context variable.
+        """
+        span, token = self.start_span(operation, session_id, limit)
         events: list[StoreEvent] = []
         collecting = store_event_collector.set(events)
         begin = time.perf_counter()
@@ -159,14 +158,91 @@ class SessionTelemetry:
             result = await call
         except BaseException as exc:
             duration = time.perf_counter() - begin
-            store_event_collector.reset(collecting)
-            facts = OperationFacts(operation, duration=duration, limit=limit, error=exc)
-            facts.error_type = classify_error(exc)
-            self._describe_error(facts, exc, session_id)
-            self._finish(facts, events, span, token, session_id, items_in, None, wrapper)
+            _pass_on(events, collecting)
+            self.failed(operation, duration, exc, events, span, token, session_id, limit, wrapper)
             raise
         duration = time.perf_counter() - begin
-        store_event_collector.reset(collecting)
+        _pass_on(events, collecting)
+        self.completed(
+            operation, duration, events, span, token, session_id, limit, items_in, result, wrapper
+        )
+        return result
+
+    def lean(self) -> bool:
+        """Whether calls now need metrics only: no span, no debug log, no extra labels.
+
+        Re-evaluated at most once a second, as its parts are.
+        """
+        now = time.monotonic()
+        if now >= self._lean_recheck:
+            self._lean_recheck = now + 1.0
+            self._lean = not (self._label_names or self.spans.active() or self.logs.debug_wanted())
+        return self._lean
+
+    def record_lean(self, operation: Operation, duration: float, event: StoreEvent) -> bool:
+        """Count a completed call from its store event alone, if nothing else is due.
+
+        False when the call needs the full treatment (``completed``): it was slow,
+        skipped corrupt items, or its event is not its own.
+        """
+        if (
+            duration >= self._slow_threshold
+            or event.corrupt_skipped
+            or event.operation != operation
+        ):
+            return False
+        try:
+            self.metrics.record(operation, (), duration, event)
+        except Exception:
+            self.telemetry_error("metrics")
+        return True
+
+    def start_span(
+        self, operation: Operation, session_id: str, limit: int | None
+    ) -> tuple[Span | None, object | None]:
+        """The operation's span, made current, and the token that undoes that."""
+        if not self.spans.active():
+            return _NO_SPAN
+        try:
+            span = self.spans.start(operation, self.conversation_id(session_id), limit)
+            # Current while the store runs, so Redis command spans nest beneath.
+            return span, otel_context.attach(trace.set_span_in_context(span))
+        except Exception:
+            self.telemetry_error("traces")
+            return _NO_SPAN
+
+    def failed(
+        self,
+        operation: Operation,
+        duration: float,
+        exc: BaseException,
+        events: Sequence[StoreEvent],
+        span: Span | None,
+        token: object | None,
+        session_id: str,
+        limit: int | None,
+        wrapper: Any,
+    ) -> None:
+        """Emit the telemetry of an operation that raised ``exc``."""
+        facts = OperationFacts(operation, duration=duration, limit=limit, error=exc)
+        facts.error_type = classify_error(exc)
+        self._describe_error(facts, exc, session_id)
+        self._finish(facts, events, span, token, session_id, None, None, wrapper)
+
+    def completed(
+        self,
+        operation: Operation,
+        duration: float,
+        events: Sequence[StoreEvent],
+        span: Span | None,
+        token: object | None,
+        session_id: str,
+        limit: int | None,
+        items_in: Sequence[Any] | None,
+        result: Any,
+        wrapper: Any,
+    ) -> None:
+        """Emit the telemetry of an operation that returned ``result``."""
         if span is None and len(events) == 1:
             # The common case, kept lean: one store event, no span, nothing to log.
             event = events[0]
@@ -180,10 +256,9 @@ class SessionTelemetry:
                     self.metrics.record(operation, self._extra_labels(wrapper), duration, event)
                 except Exception:
                     self.telemetry_error("metrics")
-                return result
+                return
         facts = OperationFacts(operation, duration=duration, limit=limit)
         self._finish(facts, events, span, token, session_id, items_in, result, wrapper)
-        return result
 
     def _finish(
         self,
@@ -243,7 +318,16 @@ class SessionTelemetry:
             self.telemetry_error("logs")
 
 
+def _pass_on(events: list[StoreEvent], collecting: Token[list[StoreEvent] | None]) -> None:
+    """Stop collecting; an outer collector (``collect_store_events``) still gets the events."""
+    store_event_collector.reset(collecting)
+    outer = store_event_collector.get()
+    if outer is not None:
+        outer.extend(events)
+
+
 _MISSING: Any = object()
+_NO_SPAN: tuple[None, None] = (None, None)
 
 
 def _content(facts: OperationFacts, items_in: Sequence[Any] | None, result: Any) -> Any:

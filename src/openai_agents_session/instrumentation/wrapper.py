@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -11,6 +12,7 @@ from agents.memory.session_settings import SessionSettings
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from ..events import report, store_event_collector
 from .options import InstrumentationOptions
 from .privacy import DEFAULT_HASH_KEY, SessionIdMode
 from .session import SessionTelemetry, accepts_wrapper
@@ -139,6 +141,122 @@ class _ContextAwareInstrumentedSession(InstrumentedSession):
         await self._telemetry.observe("clear_session", inner.session_id, call, wrapper=wrapper)
 
 
+class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
+    """Around our own ``RedisSession``: calls its operations' private twins.
+
+    They return the store's event with the result, so no context variable is set
+    and two coroutines less run per call; the event still reaches the store's
+    observer. Used only when the public methods are ``RedisSession``'s own. The
+    four methods spell out what ``SessionTelemetry.observe`` does, on purpose: this
+    is the hot path of the common set-up. Most calls have neither an observer nor
+    an outer event collector, so reporting is skipped when nobody listens.
+    """
+
+    async def get_items(
+        self, limit: int | None = None, *, wrapper: Any = None
+    ) -> list[TResponseInputItem]:
+        inner, telemetry = self._inner, self._telemetry
+        lean = telemetry.lean()
+        span, token = (
+            _NO_SPAN if lean else telemetry.start_span("get_items", inner.session_id, limit)
+        )
+        begin = time.perf_counter()
+        try:
+            items, event = await inner._get_items(limit)
+        except BaseException as exc:
+            duration = time.perf_counter() - begin
+            telemetry.failed(
+                "get_items", duration, exc, (), span, token, inner.session_id, limit, wrapper
+            )
+            raise
+        duration = time.perf_counter() - begin
+        if inner._observer is not None or store_event_collector.get() is not None:
+            report(event, inner._observer)
+        if lean and telemetry.record_lean("get_items", duration, event):
+            return items  # type: ignore[no-any-return]
+        telemetry.completed(
+            "get_items", duration, (event,), span, token, inner.session_id, limit, None, items,
+            wrapper,
+        )  # fmt: skip
+        return items  # type: ignore[no-any-return]
+
+    async def add_items(self, items: list[TResponseInputItem], *, wrapper: Any = None) -> None:
+        inner, telemetry = self._inner, self._telemetry
+        lean = telemetry.lean()
+        span, token = (
+            _NO_SPAN if lean else telemetry.start_span("add_items", inner.session_id, None)
+        )
+        begin = time.perf_counter()
+        try:
+            event = await inner._add_items(items)
+        except BaseException as exc:
+            duration = time.perf_counter() - begin
+            telemetry.failed(
+                "add_items", duration, exc, (), span, token, inner.session_id, None, wrapper
+            )
+            raise
+        duration = time.perf_counter() - begin
+        if event is not None:
+            if inner._observer is not None or store_event_collector.get() is not None:
+                report(event, inner._observer)
+            if lean and telemetry.record_lean("add_items", duration, event):
+                return
+        events = () if event is None else (event,)
+        telemetry.completed(
+            "add_items", duration, events, span, token, inner.session_id, None, items, None,
+            wrapper,
+        )  # fmt: skip
+
+    async def pop_item(self, *, wrapper: Any = None) -> TResponseInputItem | None:
+        inner, telemetry = self._inner, self._telemetry
+        lean = telemetry.lean()
+        span, token = _NO_SPAN if lean else telemetry.start_span("pop_item", inner.session_id, None)
+        begin = time.perf_counter()
+        try:
+            item, event = await inner._pop_item()
+        except BaseException as exc:
+            duration = time.perf_counter() - begin
+            telemetry.failed(
+                "pop_item", duration, exc, (), span, token, inner.session_id, None, wrapper
+            )
+            raise
+        duration = time.perf_counter() - begin
+        if inner._observer is not None or store_event_collector.get() is not None:
+            report(event, inner._observer)
+        if lean and telemetry.record_lean("pop_item", duration, event):
+            return item  # type: ignore[no-any-return]
+        telemetry.completed(
+            "pop_item", duration, (event,), span, token, inner.session_id, None, None, item,
+            wrapper,
+        )  # fmt: skip
+        return item  # type: ignore[no-any-return]
+
+    async def clear_session(self, *, wrapper: Any = None) -> None:
+        inner, telemetry = self._inner, self._telemetry
+        lean = telemetry.lean()
+        span, token = (
+            _NO_SPAN if lean else telemetry.start_span("clear_session", inner.session_id, None)
+        )
+        begin = time.perf_counter()
+        try:
+            event = await inner._clear_session()
+        except BaseException as exc:
+            duration = time.perf_counter() - begin
+            telemetry.failed(
+                "clear_session", duration, exc, (), span, token, inner.session_id, None, wrapper
+            )
+            raise
+        duration = time.perf_counter() - begin
+        if inner._observer is not None or store_event_collector.get() is not None:
+            report(event, inner._observer)
+        if lean and telemetry.record_lean("clear_session", duration, event):
+            return
+        telemetry.completed(
+            "clear_session", duration, (event,), span, token, inner.session_id, None, None,
+            None, wrapper,
+        )  # fmt: skip
+
+
 def instrument(
     session: S,
     *,
@@ -194,8 +312,26 @@ def instrument(
         labels_from_context=labels_from_context,
     )
     telemetry = SessionTelemetry(session, options)
-    kind = _ContextAwareInstrumentedSession if accepts_wrapper(session) else InstrumentedSession
+    kind: type[InstrumentedSession] = InstrumentedSession
+    if _is_plain_store(session):
+        kind = _StoreInstrumentedSession
+    elif accepts_wrapper(session):
+        kind = _ContextAwareInstrumentedSession
     return kind(session, telemetry)  # type: ignore[return-value]
+
+
+_NO_SPAN: tuple[None, None] = (None, None)
+
+
+def _is_plain_store(session: Any) -> bool:
+    """A ``RedisSession`` whose operations are its own (no subclass overrides them)."""
+    from ..redis import RedisSession
+
+    cls = type(session)
+    return issubclass(cls, RedisSession) and all(
+        getattr(cls, name) is getattr(RedisSession, name)
+        for name in ("get_items", "add_items", "pop_item", "clear_session")
+    )
 
 
 C = TypeVar("C", bound=type)
