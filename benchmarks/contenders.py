@@ -14,7 +14,7 @@ from typing import Any
 from agents.extensions.memory import RedisSession as SdkRedisSession
 from baselines import FloorSession, SeedPatternSession
 from redis.asyncio import Redis
-from telemetry_setups import TelemetrySetup, metrics_and_logs, sampled_spans
+from telemetry_setups import BareSpanSession, TelemetrySetup, metrics_and_logs, sampled_spans
 
 from openai_agents_session import RedisSession
 
@@ -24,6 +24,7 @@ FLOOR = "floor"
 OURS = "ours"
 OURS_METRICS_LOGS = "ours+metrics+logs"
 OURS_SPANS = "ours+spans"
+OURS_BARE_SPAN = "ours+bare SDK span"
 SDK = "sdk"
 SEED = "seed pattern"
 
@@ -77,6 +78,19 @@ def _instrumented(
     return make
 
 
+def _bare_span(
+    config: SessionConfig, prefix: str, setup: TelemetrySetup
+) -> Callable[[Redis, str], Any]:
+    inner = _ours(config, prefix)
+    provider = setup.tracer_provider
+    assert provider is not None
+
+    def make(client: Redis, session_id: str) -> Any:
+        return BareSpanSession(inner(client, session_id), provider)
+
+    return make
+
+
 def build_contenders(config: SessionConfig, *, instrumented: bool) -> list[Contender]:
     """All contenders; the two instrumented ones only when ``instrumented``."""
     contenders = [
@@ -99,6 +113,7 @@ def build_contenders(config: SessionConfig, *, instrumented: bool) -> list[Conte
     if instrumented:
         logs = metrics_and_logs()
         spans = sampled_spans()
+        bare = sampled_spans()
         contenders += [
             Contender(
                 OURS_METRICS_LOGS,
@@ -117,6 +132,16 @@ def build_contenders(config: SessionConfig, *, instrumented: bool) -> list[Conte
                 lambda sid: f"bench:ours-sp:{sid}",
                 lambda sid: f"*bench:ours-sp:{sid}*",
                 spans,
+            ),
+            Contender(
+                OURS_BARE_SPAN,
+                "ours inside one SDK span per operation, nothing else: no attributes, "
+                "metrics or logs; same provider and BatchSpanProcessor as ours+spans. The "
+                "floor of any span instrumentation",
+                _bare_span(config, "bench:ours-bs", bare),
+                lambda sid: f"bench:ours-bs:{sid}",
+                lambda sid: f"*bench:ours-bs:{sid}*",
+                bare,
             ),
         ]
     contenders += [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contenders import FLOOR, OURS, OURS_METRICS_LOGS, OURS_SPANS, SDK
+from contenders import FLOOR, OURS, OURS_BARE_SPAN, OURS_METRICS_LOGS, OURS_SPANS, SDK
 from targets import instrumentation_overhead
 
 __all__ = ["render_markdown"]
@@ -66,10 +66,18 @@ def _ratio_table(results: dict[str, Any], reference: str, key: str, invert: bool
 
 
 def _overhead_table(results: dict[str, Any]) -> list[str]:
-    lines = _header(["operation", "c", "(a) metrics + logs", "(b) sampled spans"])
+    lines = _header(
+        [
+            "operation",
+            "c",
+            "(a) metrics + logs",
+            "(b) sampled spans",
+            "bare SDK span (floor of b)",
+        ]
+    )
     for row in instrumentation_overhead(results):
         cells = [row["operation"], str(row["concurrency"])]
-        for name in (OURS_METRICS_LOGS, OURS_SPANS):
+        for name in (OURS_METRICS_LOGS, OURS_SPANS, OURS_BARE_SPAN):
             value = row.get(name)
             cells.append(DASH if value is None else f"{value:+.1%}")
         lines.append(_row(cells))

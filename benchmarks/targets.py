@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contenders import OURS, OURS_METRICS_LOGS, OURS_SPANS
+from contenders import OURS, OURS_BARE_SPAN, OURS_METRICS_LOGS, OURS_SPANS
 from stats import paired_ratio
 
 __all__ = ["FLAT_SCALING_LIMIT", "evaluate_targets", "instrumentation_overhead"]
@@ -31,7 +31,7 @@ def instrumentation_overhead(results: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         row: dict[str, Any] = {"operation": entry["operation"], "concurrency": entry["concurrency"]}
         base = contenders[OURS]["seconds_per_call"]["samples"]
-        for name in OVERHEAD_LIMITS:
+        for name in (*OVERHEAD_LIMITS, OURS_BARE_SPAN):
             if name in contenders:
                 samples = contenders[name]["seconds_per_call"]["samples"]
                 row[name] = paired_ratio(samples, base)["median"] - 1.0

@@ -6,6 +6,8 @@
   the OpenTelemetry API but no SDK provider installed, so spans are non-recording.
 * ``sampled_spans``: the same plus an SDK ``TracerProvider`` that samples every
   span and exports it with a ``BatchSpanProcessor`` to an exporter that drops it.
+
+``BareSpanSession`` runs with a ``sampled_spans`` provider and nothing else.
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
-__all__ = ["NullSpanExporter", "TelemetrySetup", "metrics_and_logs", "sampled_spans"]
+__all__ = [
+    "BareSpanSession",
+    "NullSpanExporter",
+    "TelemetrySetup",
+    "metrics_and_logs",
+    "sampled_spans",
+]
 
 
 class NullSpanExporter(SpanExporter):
@@ -98,3 +107,34 @@ def sampled_spans() -> TelemetrySetup:
         tracer_provider=provider,
         exporter=exporter,
     )
+
+
+class BareSpanSession:
+    """Ours inside one bare SDK span per operation: the floor of any span instrumentation.
+
+    No attributes, no metrics, no logs: just what the OpenTelemetry SDK costs to
+    start a span, make it current, end it and queue it for the batch processor.
+    Whatever instrumentation puts spans around storage calls pays at least this.
+    """
+
+    def __init__(self, inner: Any, tracer_provider: TracerProvider) -> None:
+        self._inner = inner
+        self._tracer = tracer_provider.get_tracer("bare-span-floor")
+        self.session_id = inner.session_id
+        self.key = inner.key
+
+    async def get_items(self, limit: int | None = None) -> Any:
+        with self._tracer.start_as_current_span("get_items", kind=SpanKind.INTERNAL):
+            return await self._inner.get_items(limit)
+
+    async def add_items(self, items: list[Any]) -> None:
+        with self._tracer.start_as_current_span("add_items", kind=SpanKind.INTERNAL):
+            await self._inner.add_items(items)
+
+    async def pop_item(self) -> Any:
+        with self._tracer.start_as_current_span("pop_item", kind=SpanKind.INTERNAL):
+            return await self._inner.pop_item()
+
+    async def clear_session(self) -> None:
+        with self._tracer.start_as_current_span("clear_session", kind=SpanKind.INTERNAL):
+            await self._inner.clear_session()
