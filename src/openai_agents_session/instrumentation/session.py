@@ -171,7 +171,9 @@ class SessionTelemetry:
     def lean(self) -> bool:
         """Whether calls now need metrics only: no span, no debug log, no extra labels.
 
-        Re-evaluated at most once a second, as its parts are.
+        Re-evaluated at most once a second from its parts, which cache their own
+        answers for a second: a tracing SDK or DEBUG logging set up after
+        instrumenting takes effect within two seconds.
         """
         now = time.monotonic()
         if now >= self._lean_recheck:
