@@ -81,8 +81,11 @@ class SessionTelemetry:
         )
         self._label_names = tuple(sorted(options.labels or {}))
         self._slow_threshold = options.slow_threshold_seconds
-        self._lean = False
+        # Whether calls need metrics only: no span, no debug log, no extra labels.
+        # An attribute, not a method, as the hot path reads it on every call.
+        self.is_lean = False
         self._lean_recheck = 0.0
+        self._refresh_lean()
         self._conversation_ids: dict[str, str | None] = {}
 
     def conversation_id(self, session_id: str) -> str | None:
@@ -168,24 +171,25 @@ class SessionTelemetry:
         )
         return result
 
-    def lean(self) -> bool:
-        """Whether calls now need metrics only: no span, no debug log, no extra labels.
+    def _refresh_lean(self) -> None:
+        """Re-decide ``is_lean``, at most once a second.
 
-        Re-evaluated at most once a second from its parts, which cache their own
-        answers for a second: a tracing SDK or DEBUG logging set up after
-        instrumenting takes effect within two seconds.
+        Its parts cache their own answers for a second: a tracing SDK or DEBUG
+        logging set up after instrumenting takes effect within two seconds.
         """
         now = time.monotonic()
         if now >= self._lean_recheck:
             self._lean_recheck = now + 1.0
-            self._lean = not (self._label_names or self.spans.active() or self.logs.debug_wanted())
-        return self._lean
+            self.is_lean = not (
+                self._label_names or self.spans.active() or self.logs.debug_wanted()
+            )
 
     def record_lean(self, operation: Operation, duration: float, event: StoreEvent) -> bool:
         """Count a completed call from its store event alone, if nothing else is due.
 
-        False when the call needs the full treatment (``completed``): it was slow,
-        skipped corrupt items, or its event is not its own.
+        For calls started while ``is_lean``. False when the call needs the full
+        treatment (``completed``): it was slow, skipped corrupt items, or its event
+        is not its own.
         """
         if (
             duration >= self._slow_threshold
@@ -197,6 +201,7 @@ class SessionTelemetry:
             self.metrics.record(operation, (), duration, event)
         except Exception:
             self.telemetry_error("metrics")
+        self._refresh_lean()
         return True
 
     def start_span(
@@ -226,6 +231,7 @@ class SessionTelemetry:
         wrapper: Any,
     ) -> None:
         """Emit the telemetry of an operation that raised ``exc``."""
+        self._refresh_lean()
         facts = OperationFacts(operation, duration=duration, limit=limit, error=exc)
         facts.error_type = classify_error(exc)
         self._describe_error(facts, exc, session_id)
@@ -245,6 +251,7 @@ class SessionTelemetry:
         wrapper: Any,
     ) -> None:
         """Emit the telemetry of an operation that returned ``result``."""
+        self._refresh_lean()
         if span is None and len(events) == 1:
             # The common case, kept lean: one store event, no span, nothing to log.
             event = events[0]

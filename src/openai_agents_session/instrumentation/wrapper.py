@@ -156,7 +156,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
         self, limit: int | None = None, *, wrapper: Any = None
     ) -> list[TResponseInputItem]:
         inner, telemetry = self._inner, self._telemetry
-        lean = telemetry.lean()
+        lean = telemetry.is_lean
         span, token = (
             _NO_SPAN if lean else telemetry.start_span("get_items", inner.session_id, limit)
         )
@@ -182,7 +182,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
 
     async def add_items(self, items: list[TResponseInputItem], *, wrapper: Any = None) -> None:
         inner, telemetry = self._inner, self._telemetry
-        lean = telemetry.lean()
+        lean = telemetry.is_lean
         span, token = (
             _NO_SPAN if lean else telemetry.start_span("add_items", inner.session_id, None)
         )
@@ -209,7 +209,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
 
     async def pop_item(self, *, wrapper: Any = None) -> TResponseInputItem | None:
         inner, telemetry = self._inner, self._telemetry
-        lean = telemetry.lean()
+        lean = telemetry.is_lean
         span, token = _NO_SPAN if lean else telemetry.start_span("pop_item", inner.session_id, None)
         begin = time.perf_counter()
         try:
@@ -233,7 +233,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
 
     async def clear_session(self, *, wrapper: Any = None) -> None:
         inner, telemetry = self._inner, self._telemetry
-        lean = telemetry.lean()
+        lean = telemetry.is_lean
         span, token = (
             _NO_SPAN if lean else telemetry.start_span("clear_session", inner.session_id, None)
         )
