@@ -207,7 +207,6 @@ class SessionMetrics:
             self.fold()
 
     def _scheduled_fold(self) -> None:
-        self._fold_scheduled = False
         try:
             self.fold()
         except Exception:  # off the caller's path: nobody else would see it
@@ -216,6 +215,9 @@ class SessionMetrics:
     def fold(self) -> None:
         """Apply the queued operations to the series."""
         pending = self._pending
+        # A fold scheduled on a loop that closed never runs: let the next one be
+        # scheduled. If it does run later, it finds little or nothing to do.
+        self._fold_scheduled = False
         with self._lock:
             # Appends may race this loop (deque appends and pops are atomic): what
             # is not taken now is taken by the next fold.

@@ -299,7 +299,7 @@ class SessionTelemetry:
                     exemplar = span_context.trace_id
                 if self.options.capture_content:
                     _attach_content(span, facts, items_in, result)
-                SpanFactory.finish(span, facts)
+                self.spans.finish(span, facts)
             except Exception:
                 self.telemetry_error("traces")
         try:
