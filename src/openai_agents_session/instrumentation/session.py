@@ -201,7 +201,8 @@ class SessionTelemetry:
             self.metrics.record(operation, (), duration, event)
         except Exception:
             self.telemetry_error("metrics")
-        self._refresh_lean()
+        if time.monotonic() >= self._lean_recheck:
+            self._refresh_lean()
         return True
 
     def start_span(
