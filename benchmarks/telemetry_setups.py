@@ -25,6 +25,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
+from openai_agents_session.instrumentation.metrics import metrics_for
+
 __all__ = [
     "BareSpanSession",
     "NullSpanExporter",
@@ -70,6 +72,10 @@ class TelemetrySetup:
             "logger": self.logger,
             **self.options,
         }
+
+    def fold_metrics(self) -> None:
+        """Apply the metrics the instrumented calls queued (a scrape would do it too)."""
+        metrics_for(self.registry).fold()
 
     def settle(self) -> None:
         if self.tracer_provider is not None:
