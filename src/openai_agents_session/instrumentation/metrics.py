@@ -218,66 +218,57 @@ class SessionMetrics:
         # A fold scheduled on a loop that closed never runs: let the next one be
         # scheduled. If it does run later, it finds little or nothing to do.
         self._fold_scheduled = False
+        operations, shared_cells = self._operations, self._shared
+        bisect_left = bisect.bisect_left
         with self._lock:
             # Appends may race this loop (deque appends and pops are atomic): what
-            # is not taken now is taken by the next fold.
+            # is not taken now is taken by the next fold. One loop, no call per
+            # entry: this runs for every operation.
             for _ in range(len(pending)):
-                self._apply(*pending.popleft())
-
-    def _apply(
-        self,
-        operation: str,
-        extra: LabelValues,
-        duration: float,
-        counts: Counts | None,
-        error_type: str | None,
-        slow: bool,
-        trace_id: int | None,
-        timestamp: float,
-    ) -> None:
-        cells = self._operations.get((operation, extra))
-        if cells is None:
-            cells = self._operations[(operation, extra)] = _OperationCells((operation, *extra))
-        shared = self._shared.get(extra)
-        if shared is None:
-            shared = self._shared[extra] = _SharedCells(extra)
-        index = bisect.bisect_left(DURATION_BUCKETS, duration)
-        if True:
-            tally = cells.counts
-            histogram = cells.duration
-            histogram[index] += 1
-            histogram[-1] += duration
-            if trace_id is not None:
-                cells.exemplars[index] = (trace_id, duration, timestamp)
-            if slow:
-                tally[_SLOW] += 1
-            if error_type is not None:
-                tally[_ERROR] += 1
-                cells.errors[error_type] = cells.errors.get(error_type, 0.0) + 1
-                return
-            tally[_OK] += 1
-            if counts is None:
-                return
-            if counts.items:
-                tally[_ITEMS] += counts.items
-            length = counts.session_length
-            if length is not None and operation != "clear_session":
-                histogram = cells.length
-                histogram[bisect.bisect_left(LENGTH_BUCKETS, length)] += 1
-                histogram[-1] += length
-            if counts.ttl_refreshed:
-                tally[_TTL] += 1
-            if counts.corrupt_skipped:
-                tally[_CORRUPT] += counts.corrupt_skipped
-            if counts.trimmed:
-                shared.trimmed += counts.trimmed
-            if counts.duplicate_batch:
-                shared.duplicates += 1
-            if counts.item_sizes:
-                histogram = shared.sizes
-                for size in counts.item_sizes:
-                    histogram[bisect.bisect_left(SIZE_BUCKETS, size)] += 1
-                    histogram[-1] += size
+                operation, extra, duration, counts, error_type, slow, trace_id, at = (
+                    pending.popleft()
+                )
+                cells = operations.get((operation, extra))
+                if cells is None:
+                    cells = operations[(operation, extra)] = _OperationCells((operation, *extra))
+                tally = cells.counts
+                histogram = cells.duration
+                index = bisect_left(DURATION_BUCKETS, duration)
+                histogram[index] += 1
+                histogram[-1] += duration
+                if trace_id is not None:
+                    cells.exemplars[index] = (trace_id, duration, at)
+                if slow:
+                    tally[_SLOW] += 1
+                if error_type is not None:
+                    tally[_ERROR] += 1
+                    cells.errors[error_type] = cells.errors.get(error_type, 0.0) + 1
+                    continue
+                tally[_OK] += 1
+                if counts is None:
+                    continue
+                if counts.items:
+                    tally[_ITEMS] += counts.items
+                length = counts.session_length
+                if length is not None and operation != "clear_session":
+                    histogram = cells.length
+                    histogram[bisect_left(LENGTH_BUCKETS, length)] += 1
+                    histogram[-1] += length
+                if counts.ttl_refreshed:
+                    tally[_TTL] += 1
+                if counts.corrupt_skipped:
+                    tally[_CORRUPT] += counts.corrupt_skipped
+                if counts.trimmed or counts.duplicate_batch or counts.item_sizes:
+                    shared = shared_cells.get(extra)
+                    if shared is None:
+                        shared = shared_cells[extra] = _SharedCells(extra)
+                    shared.trimmed += counts.trimmed
+                    if counts.duplicate_batch:
+                        shared.duplicates += 1
+                    histogram = shared.sizes
+                    for size in counts.item_sizes:
+                        histogram[bisect_left(SIZE_BUCKETS, size)] += 1
+                        histogram[-1] += size
 
     def telemetry_error(self, signal: str) -> None:
         self.telemetry_errors.labels(signal).inc()
