@@ -84,7 +84,7 @@ async def test_the_queue_is_bounded_when_the_scheduled_fold_cannot_run(
     metrics._fold_scheduled = True
     for _ in range(_FOLD_NOW + 10):
         await session.add_items([{"n": 1}])
-        assert len(metrics._pending) < _FOLD_NOW
+        assert len(metrics.queue) < _FOLD_NOW
     metrics._fold_scheduled = False
     total = _FOLD_NOW + 10
     assert (

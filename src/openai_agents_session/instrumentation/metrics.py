@@ -33,7 +33,15 @@ from prometheus_client.utils import floatToGoString
 
 from .export_errors import watch_span_export_errors
 
-__all__ = ["METRIC_PREFIX", "Counts", "SessionMetrics", "count_telemetry_error", "metrics_for"]
+__all__ = [
+    "FOLD_EVERY",
+    "METRIC_PREFIX",
+    "Counts",
+    "Queued",
+    "SessionMetrics",
+    "count_telemetry_error",
+    "metrics_for",
+]
 
 METRIC_PREFIX = "openai_agents_session"
 
@@ -47,12 +55,10 @@ LENGTH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 5
 LabelValues = tuple[str, ...]
 
 # Operations queued before a fold is scheduled, and before one is done at once.
-_FOLD_EVERY = 128
-_FOLD_NOW = 4 * _FOLD_EVERY
+FOLD_EVERY = 128
+_FOLD_NOW = 4 * FOLD_EVERY
 # operation, extra label values, duration, counts, error type, slow, trace id, time
-_Pending = tuple[
-    str, "LabelValues", float, "Counts | None", "str | None", bool, "int | None", float
-]
+Queued = tuple[str, "LabelValues", float, "Counts | None", "str | None", bool, "int | None", float]
 
 # Slots of an operation's counters in ``_OperationCells.counts``.
 _OK, _ERROR, _ITEMS, _TTL, _CORRUPT, _SLOW = range(6)
@@ -156,7 +162,8 @@ class SessionMetrics:
         if not extra_labels:
             self._shared[()] = _SharedCells(())
         self._lock = threading.Lock()
-        self._pending: deque[_Pending] = deque()
+        # Operations not yet folded into the series; see record().
+        self.queue: deque[Queued] = deque()
         self._fold_scheduled = False
         self.telemetry_errors = _telemetry_errors_of(registry)
         registry.register(self)
@@ -181,8 +188,8 @@ class SessionMetrics:
         and always before a scrape. Folding many in one go runs with warm caches, at
         about a third of the cost of updating the series between two Redis calls.
         """
-        pending = self._pending
-        pending.append(
+        queue = self.queue
+        queue.append(
             (
                 operation,
                 extra,
@@ -194,17 +201,27 @@ class SessionMetrics:
                 0.0 if trace_id is None else time.time(),
             )
         )
-        queued = len(pending)
-        if queued >= _FOLD_EVERY and not self._fold_scheduled:
+        if len(queue) >= FOLD_EVERY:
+            self.queue_full()
+
+    def queue_full(self) -> None:
+        """Called by whoever appends to ``queue`` once it holds ``FOLD_EVERY`` entries.
+
+        ``record`` does; so does the instrumented session's lean path, which appends
+        to ``queue`` itself to spare a call per operation.
+        """
+        if not self._fold_scheduled:
             try:
                 asyncio.get_running_loop().call_soon(self._scheduled_fold)
                 self._fold_scheduled = True
+                return
             except RuntimeError:  # no event loop in this thread
-                self.fold()
-        elif queued >= _FOLD_NOW:
-            # The scheduled fold has not run (its loop is blocked or gone): never
-            # let the queue grow without bound.
-            self.fold()
+                pass
+        elif len(self.queue) < _FOLD_NOW:
+            return
+        # No loop here, or the scheduled fold has not run (its loop is blocked or
+        # gone): never let the queue grow without bound.
+        self.fold()
 
     def _scheduled_fold(self) -> None:
         try:
@@ -214,7 +231,7 @@ class SessionMetrics:
 
     def fold(self) -> None:
         """Apply the queued operations to the series."""
-        pending = self._pending
+        pending = self.queue
         # A fold scheduled on a loop that closed never runs: let the next one be
         # scheduled. If it does run later, it finds little or nothing to do.
         self._fold_scheduled = False
