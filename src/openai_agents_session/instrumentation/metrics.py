@@ -123,11 +123,11 @@ class _Spec:
 class SessionMetrics:
     """The session metrics of one registry, for one set of extra label names.
 
-    The hot path finds one pre-built cell object per (operation, extra label
-    values) and bumps list slots in place under one lock: no label tuples are
-    built or hashed per update. A series is exported once it has counted
-    something, as prometheus-client does for labelled metrics; series without
-    labels exist at zero from the start.
+    An operation is queued, then folded: one dict lookup finds the pre-built
+    cell object of its (operation, extra label values), and list slots are
+    bumped in place under one lock, with no label tuple built per metric. A
+    series is exported once it has counted something, as prometheus-client does
+    for labelled metrics; series without labels exist at zero from the start.
     """
 
     def __init__(self, registry: CollectorRegistry, extra_labels: tuple[str, ...]) -> None:
@@ -185,8 +185,8 @@ class SessionMetrics:
 
         The call only queues the facts. They are folded into the series in batches:
         soon after, from the event loop (when the caller is waiting on Redis anyway),
-        and always before a scrape. Folding many in one go runs with warm caches, at
-        about a third of the cost of updating the series between two Redis calls.
+        and always before a scrape. Measured side by side at concurrency 64, queuing
+        cost about half of updating the series inline between two Redis calls.
         """
         queue = self.queue
         queue.append(

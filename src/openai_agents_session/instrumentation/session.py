@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
 
-from ..events import Operation, StoreEvent, store_event_collector
+from ..events import Operation, StoreEvent, report, store_event_collector
 from .facts import OperationFacts, classify_error, facts_from_events
 from .logs import OperationLogger
 from .metrics import FOLD_EVERY, SessionMetrics, metrics_for
@@ -28,7 +28,7 @@ from .options import InstrumentationOptions
 from .privacy import conversation_id
 from .spans import SpanFactory
 
-__all__ = ["SessionTelemetry", "accepts_wrapper"]
+__all__ = ["NO_SPAN", "SessionTelemetry", "accepts_wrapper"]
 
 T = TypeVar("T")
 
@@ -185,40 +185,19 @@ class SessionTelemetry:
                 self._label_names or self.spans.active() or self.logs.debug_wanted()
             )
 
-    def record_lean(self, operation: Operation, duration: float, event: StoreEvent) -> bool:
-        """Count a call started while ``is_lean`` from its store event alone.
-
-        ``event`` is the store's own event of this call. False when the call needs
-        the full treatment (``completed``): it was slow or skipped corrupt items.
-        What ``SessionMetrics.record`` would queue is queued here directly: this
-        runs for nearly every call, and a call less per operation shows.
-        """
-        if duration >= self._slow_threshold or event.corrupt_skipped:
-            return False
-        try:
-            queue = self._metrics_queue
-            queue.append((operation, (), duration, event, None, False, None, 0.0))
-            if len(queue) >= FOLD_EVERY:
-                self.metrics.queue_full()
-        except Exception:
-            self.telemetry_error("metrics")
-        if time.monotonic() >= self._lean_recheck:
-            self._refresh_lean()
-        return True
-
     def start_span(
         self, operation: Operation, session_id: str, limit: int | None
     ) -> tuple[Span | None, object | None]:
         """The operation's span, made current, and the token that undoes that."""
         if not self.spans.active():
-            return _NO_SPAN
+            return NO_SPAN
         try:
             span = self.spans.start(operation, self.conversation_id(session_id), limit)
             # Current while the store runs, so Redis command spans nest beneath.
             return span, otel_context.attach(trace.set_span_in_context(span))
         except Exception:
             self.telemetry_error("traces")
-            return _NO_SPAN
+            return NO_SPAN
 
     def failed(
         self,
@@ -251,9 +230,22 @@ class SessionTelemetry:
         items_in: Sequence[Any] | None,
         result: Any,
         wrapper: Any,
+        lean: bool = False,
+        store: Any = None,
     ) -> None:
-        """Emit the telemetry of an operation that returned ``result``."""
-        self._refresh_lean()
+        """Emit the telemetry of an operation that returned ``result``.
+
+        ``lean``: the call started while ``is_lean``. ``store``: the ``RedisSession``
+        whose private operation produced ``events``; they are reported here, as its
+        public method would have, when anybody listens.
+        """
+        if time.monotonic() >= self._lean_recheck:
+            self._refresh_lean()
+        if store is not None and (
+            store._observer is not None or store_event_collector.get() is not None
+        ):
+            for event in events:
+                report(event, store._observer)
         if span is None and len(events) == 1:
             # The common case, kept lean: one store event, no span, nothing to log.
             event = events[0]
@@ -261,10 +253,16 @@ class SessionTelemetry:
                 event.operation == operation
                 and duration < self._slow_threshold
                 and not event.corrupt_skipped
-                and not self.logs.debug_wanted()
+                and (lean or not self.logs.debug_wanted())
             ):
                 try:
-                    self.metrics.record(operation, self._extra_labels(wrapper), duration, event)
+                    extra = self._extra_labels(wrapper) if self._label_names else ()
+                    # What SessionMetrics.record queues, queued here directly: this
+                    # runs for nearly every call, and a call less per operation shows.
+                    queue = self._metrics_queue
+                    queue.append((operation, extra, duration, event, None, False, None, 0.0))
+                    if len(queue) >= FOLD_EVERY:
+                        self.metrics.queue_full()
                 except Exception:
                     self.telemetry_error("metrics")
                 return
@@ -338,7 +336,8 @@ def _pass_on(events: list[StoreEvent], collecting: Token[list[StoreEvent] | None
 
 
 _MISSING: Any = object()
-_NO_SPAN: tuple[None, None] = (None, None)
+# No span was started, and no context token is to be undone.
+NO_SPAN: tuple[None, None] = (None, None)
 
 
 def _content(facts: OperationFacts, items_in: Sequence[Any] | None, result: Any) -> Any:

@@ -12,10 +12,9 @@ from agents.memory.session_settings import SessionSettings
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from ..events import report, store_event_collector
 from .options import InstrumentationOptions
 from .privacy import DEFAULT_HASH_KEY, SessionIdMode
-from .session import SessionTelemetry, accepts_wrapper
+from .session import NO_SPAN, SessionTelemetry, accepts_wrapper
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
@@ -146,10 +145,10 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
 
     They return the store's event with the result, so no context variable is set
     and two coroutines less run per call; the event still reaches the store's
-    observer. Used only when the public methods are ``RedisSession``'s own. The
-    four methods spell out what ``SessionTelemetry.observe`` does, on purpose: this
-    is the hot path of the common set-up. Most calls have neither an observer nor
-    an outer event collector, so reporting is skipped when nobody listens.
+    observer (``SessionTelemetry.completed`` reports it). Used only when the public
+    methods are ``RedisSession``'s own. The four methods spell out what
+    ``SessionTelemetry.observe`` does, on purpose: a shared coroutine would put back
+    a coroutine per call on the hot path of the common set-up.
     """
 
     async def get_items(
@@ -158,7 +157,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
         inner, telemetry = self._inner, self._telemetry
         lean = telemetry.is_lean
         span, token = (
-            _NO_SPAN if lean else telemetry.start_span("get_items", inner.session_id, limit)
+            NO_SPAN if lean else telemetry.start_span("get_items", inner.session_id, limit)
         )
         begin = time.perf_counter()
         try:
@@ -169,23 +168,16 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
                 "get_items", duration, exc, (), span, token, inner.session_id, limit, wrapper
             )
             raise
-        duration = time.perf_counter() - begin
-        if inner._observer is not None or store_event_collector.get() is not None:
-            report(event, inner._observer)
-        if lean and telemetry.record_lean("get_items", duration, event):
-            return items  # type: ignore[no-any-return]
         telemetry.completed(
-            "get_items", duration, (event,), span, token, inner.session_id, limit, None, items,
-            wrapper,
+            "get_items", time.perf_counter() - begin, (event,), span, token, inner.session_id,
+            limit, None, items, wrapper, lean, inner,
         )  # fmt: skip
         return items  # type: ignore[no-any-return]
 
     async def add_items(self, items: list[TResponseInputItem], *, wrapper: Any = None) -> None:
         inner, telemetry = self._inner, self._telemetry
         lean = telemetry.is_lean
-        span, token = (
-            _NO_SPAN if lean else telemetry.start_span("add_items", inner.session_id, None)
-        )
+        span, token = NO_SPAN if lean else telemetry.start_span("add_items", inner.session_id, None)
         begin = time.perf_counter()
         try:
             event = await inner._add_items(items)
@@ -195,22 +187,15 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
                 "add_items", duration, exc, (), span, token, inner.session_id, None, wrapper
             )
             raise
-        duration = time.perf_counter() - begin
-        if event is not None:
-            if inner._observer is not None or store_event_collector.get() is not None:
-                report(event, inner._observer)
-            if lean and telemetry.record_lean("add_items", duration, event):
-                return
-        events = () if event is None else (event,)
         telemetry.completed(
-            "add_items", duration, events, span, token, inner.session_id, None, items, None,
-            wrapper,
+            "add_items", time.perf_counter() - begin, () if event is None else (event,), span,
+            token, inner.session_id, None, items, None, wrapper, lean, inner,
         )  # fmt: skip
 
     async def pop_item(self, *, wrapper: Any = None) -> TResponseInputItem | None:
         inner, telemetry = self._inner, self._telemetry
         lean = telemetry.is_lean
-        span, token = _NO_SPAN if lean else telemetry.start_span("pop_item", inner.session_id, None)
+        span, token = NO_SPAN if lean else telemetry.start_span("pop_item", inner.session_id, None)
         begin = time.perf_counter()
         try:
             item, event = await inner._pop_item()
@@ -220,14 +205,9 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
                 "pop_item", duration, exc, (), span, token, inner.session_id, None, wrapper
             )
             raise
-        duration = time.perf_counter() - begin
-        if inner._observer is not None or store_event_collector.get() is not None:
-            report(event, inner._observer)
-        if lean and telemetry.record_lean("pop_item", duration, event):
-            return item  # type: ignore[no-any-return]
         telemetry.completed(
-            "pop_item", duration, (event,), span, token, inner.session_id, None, None, item,
-            wrapper,
+            "pop_item", time.perf_counter() - begin, (event,), span, token, inner.session_id,
+            None, None, item, wrapper, lean, inner,
         )  # fmt: skip
         return item  # type: ignore[no-any-return]
 
@@ -235,7 +215,7 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
         inner, telemetry = self._inner, self._telemetry
         lean = telemetry.is_lean
         span, token = (
-            _NO_SPAN if lean else telemetry.start_span("clear_session", inner.session_id, None)
+            NO_SPAN if lean else telemetry.start_span("clear_session", inner.session_id, None)
         )
         begin = time.perf_counter()
         try:
@@ -246,14 +226,9 @@ class _StoreInstrumentedSession(_ContextAwareInstrumentedSession):
                 "clear_session", duration, exc, (), span, token, inner.session_id, None, wrapper
             )
             raise
-        duration = time.perf_counter() - begin
-        if inner._observer is not None or store_event_collector.get() is not None:
-            report(event, inner._observer)
-        if lean and telemetry.record_lean("clear_session", duration, event):
-            return
         telemetry.completed(
-            "clear_session", duration, (event,), span, token, inner.session_id, None, None,
-            None, wrapper,
+            "clear_session", time.perf_counter() - begin, (event,), span, token,
+            inner.session_id, None, None, None, wrapper, lean, inner,
         )  # fmt: skip
 
 
@@ -318,9 +293,6 @@ def instrument(
     elif accepts_wrapper(session):
         kind = _ContextAwareInstrumentedSession
     return kind(session, telemetry)  # type: ignore[return-value]
-
-
-_NO_SPAN: tuple[None, None] = (None, None)
 
 
 def _is_plain_store(session: Any) -> bool:
