@@ -36,7 +36,8 @@ __all__ = [
     "report",
 ]
 
-Operation = Literal["get_items", "add_items", "pop_item", "clear_session"]
+# replace_items: the atomic history replacement the SDK's compaction session asks for.
+Operation = Literal["get_items", "add_items", "pop_item", "clear_session", "replace_items"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,8 @@ class StoreEvent:
 
     Attributes:
         operation: the session method that ran.
-        items: items returned (get), written (add), popped (pop) or removed (clear).
+        items: items returned (get), written (add or replace), popped (pop) or
+            removed (clear).
         bytes: serialised bytes of those items.
         session_length: list length after the operation (``0`` when the key is gone).
         ttl_refreshed: the server re-armed the key's TTL in this operation.
