@@ -53,6 +53,10 @@ class InjectedClient:
             )
         return self._client
 
+    @property
+    def client(self) -> RedisClient:
+        return self._client
+
     async def aclose(self) -> None:
         """An injected client is the caller's to close."""
 
@@ -65,6 +69,10 @@ class OwnedClients:
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisClient] = (
             weakref.WeakKeyDictionary()
         )
+
+    @property
+    def url(self) -> str:
+        return self._url
 
     def get(self) -> RedisClient:
         loop = asyncio.get_running_loop()

@@ -1,7 +1,13 @@
 """Facts only the store knows, reported per operation without importing telemetry.
 
-A store calls :func:`report` once per completed operation with a :class:`StoreEvent`.
-The event goes to two places:
+This is the whole protocol between a store and ``instrument()``; any session can
+speak it, the wrapper needs nothing else from a store:
+
+* per operation, the store calls :func:`report` once with a :class:`StoreEvent`;
+* optionally, the store has a ``store_info()`` method returning a :class:`StoreInfo`
+  (what it is and where it connects), read once when it is instrumented.
+
+A reported event goes to two places:
 
 * the ``observer`` the store was built with (default: none), for apps that want the
   raw facts;
@@ -31,6 +37,7 @@ from typing import Literal, Protocol, runtime_checkable
 __all__ = [
     "Operation",
     "StoreEvent",
+    "StoreInfo",
     "StoreObserver",
     "collect_store_events",
     "report",
@@ -72,6 +79,23 @@ class StoreEvent:
     round_trips: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    """What a store is and where it connects, for span attributes.
+
+    Attributes:
+        system: ``db.system.name`` (e.g. ``"redis"``).
+        namespace: ``db.namespace``: where in the server the data lives (the key prefix).
+        server_address: ``server.address``: host name, IP or socket path, when known.
+        server_port: ``server.port``, when known.
+    """
+
+    system: str
+    namespace: str | None = None
+    server_address: str | None = None
+    server_port: int | None = None
+
+
 @runtime_checkable
 class StoreObserver(Protocol):
     """Receives every :class:`StoreEvent` of the stores it is given to."""
@@ -82,7 +106,8 @@ class StoreObserver(Protocol):
 _collector: ContextVar[list[StoreEvent] | None] = ContextVar(
     "openai_agents_session_store_events", default=None
 )
-# For hot paths that cannot afford a context manager; prefer collect_store_events().
+# The list that report() appends to on this task, if any. collect_store_events() is
+# the way to use it; instrumentation sets it directly, once per call.
 store_event_collector = _collector
 
 

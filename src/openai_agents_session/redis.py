@@ -38,7 +38,8 @@ from ._keys import COMPANION_SUFFIXES, companion_key, session_key
 from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
 from .durability import Durability
 from .errors import SessionKeyTypeError
-from .events import StoreEvent, StoreObserver, report
+from ._server import server_of_client, server_of_url
+from .events import StoreEvent, StoreInfo, StoreObserver, report
 
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
@@ -405,6 +406,15 @@ class RedisSession(SessionABC):
             self.durability.check(script.name, waited)
             return reply, round_trips
         raise RuntimeError(f"the server refused to load the {script.name} script")
+
+    def store_info(self) -> StoreInfo:
+        """What this store is and where it connects (see :mod:`~openai_agents_session.events`)."""
+        clients = self._clients
+        if isinstance(clients, OwnedClients):
+            address, port = server_of_url(clients.url)
+        else:
+            address, port = server_of_client(clients.client)
+        return StoreInfo("redis", self.key_prefix, address, port)
 
     def __repr__(self) -> str:
         return (

@@ -51,7 +51,7 @@ async def test_twenty_concurrent_runs_each_keep_to_their_own_trace(
         carried = {s.attributes.get("gen_ai.conversation.id") for s in own}
         assert carried == {None, expected}, tree  # None: only the app's own span
         assert [s.name for s in own if s.name.startswith("request")] == [f"request {index}"]
-        storage = {s.context.span_id for s in own if s.name.endswith("RedisSession")}
+        storage = {s.context.span_id for s in own if s.name.endswith(" RecordingSession")}
         assert storage == {call.storage_span_id for call in recorder.calls}, tree
         sizes.add(len(own) - len(storage))
     assert len(sizes) == 1, f"runs mirrored different numbers of spans: {sizes}"
@@ -70,7 +70,7 @@ async def test_concurrent_pre_trace_reads_link_to_their_own_run(
     for root in roots:
         assert len(root.links) == 1, span_tree(spans)
         linked = by_span_id[root.links[0].context.span_id]
-        assert linked.name == "get_items RedisSession"
+        assert linked.name == "get_items RecordingSession"
         assert linked.attributes["gen_ai.conversation.id"] == root.attributes.get(
             "gen_ai.conversation.id"
         )

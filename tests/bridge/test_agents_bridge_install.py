@@ -132,6 +132,10 @@ async def test_after_uninstall_runs_are_not_mirrored_and_storage_spans_use_otel_
         await run_agent(triage_agent(turns=2), session, streamed=True)
 
     spans = exporter.get_finished_spans()
-    assert {s.name for s in spans} == {"app", "get_items RedisSession", "add_items RedisSession"}
+    assert {s.name for s in spans} == {
+        "app",
+        "get_items RecordingSession",
+        "add_items RecordingSession",
+    }
     app_id = app.get_span_context().span_id
     assert all(s.parent.span_id == app_id for s in spans if s.parent is not None)

@@ -1,10 +1,11 @@
 """Telemetry for any Agents SDK session: spans, Prometheus metrics, structlog logs."""
 
 from .logs import add_trace_context, configure_logging
-from .privacy import conversation_id
+from .privacy import HashKeyWarning, conversation_id
 from .wrapper import InstrumentedSession, instrument, instrumented
 
 __all__ = [
+    "HashKeyWarning",
     "InstrumentedSession",
     "add_trace_context",
     "configure_logging",

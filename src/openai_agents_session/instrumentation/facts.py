@@ -1,15 +1,16 @@
-"""What one session operation's facts are, whichever session produced them.
+"""What one operation did, whichever session produced it.
 
-The signal modules (spans, metrics, logs) only decide *how* to emit; this module
-decides *what* happened: from the store's own events when the inner session
-reports them, otherwise derived from the call's arguments and result.
+One type, :class:`OperationFacts`, carries everything the signals need: the
+store's own :class:`~openai_agents_session.events.StoreEvent` (or, for a session that
+reports none, what can be derived from the call) and what only the wrapper knows
+(duration, limit, error). The span, metrics and log modules read it and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,7 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..events import Operation, StoreEvent
 
-__all__ = ["ERROR_TYPES", "OperationFacts", "classify_error", "facts_from_events"]
+__all__ = ["ERROR_TYPES", "ErrorType", "OperationFacts", "classify_error", "gather"]
 
 ErrorType = Literal["timeout", "connection", "redis", "serialization", "cancelled", "other"]
 ERROR_TYPES: tuple[ErrorType, ...] = (
@@ -33,29 +34,30 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 
 @dataclass(slots=True)
 class OperationFacts:
-    operation: Operation
-    duration: float = 0.0
+    """One operation's facts.
+
+    Attributes:
+        store: what the store reported; derived from arguments and result when the
+            session reports nothing (``reported`` is then false).
+        error_message, error_stacktrace: the error as telemetry may show it (see
+            ``privacy.describe_error``), empty when the operation succeeded.
+        content: the items written or returned, only when content capture is on.
+    """
+
+    store: StoreEvent
+    duration: float
+    limit: int | None = None
+    reported: bool = False
     error: BaseException | None = None
     error_type: ErrorType | None = None
-    # The error's message and traceback as telemetry may show them: with the
-    # session id replaced unless the app opted into raw ids.
-    error_message: str | None = None
-    error_stacktrace: str | None = None
-    limit: int | None = None
-    items: int | None = None
-    bytes: int | None = None
-    session_length: int | None = None
-    ttl_refreshed: bool = False
-    trimmed: int = 0
-    corrupt_skipped: int = 0
-    duplicate_batch: bool = False
-    round_trips: int | None = None
-    item_sizes: tuple[int, ...] = field(default_factory=tuple)
-    from_store: bool = False
+    error_message: str = ""
+    error_stacktrace: str = ""
+    slow: bool = False
+    content: Any = None
 
     @property
-    def ok(self) -> bool:
-        return self.error is None
+    def operation(self) -> Operation:
+        return self.store.operation
 
     @property
     def cancelled(self) -> bool:
@@ -78,49 +80,47 @@ def classify_error(exc: BaseException) -> ErrorType:
     return "other"
 
 
-def facts_from_events(
-    facts: OperationFacts,
+def gather(
+    operation: Operation,
     events: Sequence[StoreEvent],
+    duration: float,
     *,
+    limit: int | None = None,
     items_in: Sequence[Any] | None = None,
     result: Any = None,
 ) -> OperationFacts:
-    """Fill ``facts`` from the store's events, or derive what can be derived."""
-    if len(events) == 1 and events[0].operation == facts.operation:
-        # The common case, one store call per operation: no summing needed.
-        event = events[0]
-        facts.from_store = True
-        facts.items = event.items
-        facts.bytes = event.bytes
-        facts.session_length = event.session_length
-        facts.ttl_refreshed = event.ttl_refreshed
-        facts.trimmed = event.trimmed
-        facts.corrupt_skipped = event.corrupt_skipped
-        facts.duplicate_batch = event.duplicate_batch
-        facts.round_trips = event.round_trips
-        facts.item_sizes = event.item_sizes
-        return facts
-    own = [event for event in events if event.operation == facts.operation]
+    """The facts of a completed call from the events its store reported, if any."""
+    own = [event for event in events if event.operation == operation]
+    if len(own) == 1:
+        return OperationFacts(own[0], duration, limit, reported=True)
     if own:
-        # The innermost store reports once per call; a wrapper that itself calls
-        # the store more than once (rare) still sums up correctly.
-        facts.from_store = True
-        facts.items = sum(e.items for e in own)
-        facts.bytes = sum(e.bytes for e in own)
-        facts.session_length = own[-1].session_length
-        facts.ttl_refreshed = any(e.ttl_refreshed for e in own)
-        facts.trimmed = sum(e.trimmed for e in own)
-        facts.corrupt_skipped = sum(e.corrupt_skipped for e in own)
-        facts.duplicate_batch = any(e.duplicate_batch for e in own)
-        facts.round_trips = sum(e.round_trips for e in own)
-        facts.item_sizes = tuple(size for e in own for size in e.item_sizes)
-        return facts
-    if facts.error is not None:
-        return facts
-    if facts.operation == "add_items" and items_in is not None:
-        facts.items = len(items_in)
-    elif facts.operation == "get_items" and isinstance(result, list):
-        facts.items = len(result)
-    elif facts.operation == "pop_item":
-        facts.items = 0 if result is None else 1
-    return facts
+        # A session that calls its store more than once per operation: sum up.
+        return OperationFacts(_summed(operation, own), duration, limit, reported=True)
+    return OperationFacts(_derived(operation, items_in, result), duration, limit)
+
+
+def _summed(operation: Operation, own: Sequence[StoreEvent]) -> StoreEvent:
+    return StoreEvent(
+        operation,
+        items=sum(e.items for e in own),
+        bytes=sum(e.bytes for e in own),
+        session_length=own[-1].session_length,
+        ttl_refreshed=any(e.ttl_refreshed for e in own),
+        trimmed=sum(e.trimmed for e in own),
+        corrupt_skipped=sum(e.corrupt_skipped for e in own),
+        item_sizes=tuple(size for e in own for size in e.item_sizes),
+        duplicate_batch=any(e.duplicate_batch for e in own),
+        round_trips=sum(e.round_trips for e in own),
+    )
+
+
+def _derived(operation: Operation, items_in: Sequence[Any] | None, result: Any) -> StoreEvent:
+    """What a session that reports nothing still shows through its arguments and result."""
+    if operation == "get_items":
+        return StoreEvent(operation, items=len(result) if isinstance(result, list) else 0)
+    if operation == "pop_item":
+        return StoreEvent(operation, items=0 if result is None else 1)
+    if operation in ("add_items", "replace_items") and items_in is not None:
+        # A replacement hook answers False when it declined to replace anything.
+        return StoreEvent(operation, items=0 if result is False else len(items_in))
+    return StoreEvent(operation)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -75,60 +74,40 @@ def configure_logging(level: int | str = "INFO", *, json: bool = True) -> None:
 
 
 class OperationLogger:
-    def __init__(self, logger: Any | None, *, slow_threshold: float, explicit: bool) -> None:
+    """Writes the log events of one instrumented session's operations."""
+
+    def __init__(self, logger: Any | None, *, slow_threshold: float) -> None:
         self._logger = logger if logger is not None else structlog.get_logger(LOGGER_NAME)
-        self._explicit = explicit
+        self._explicit = logger is not None
         self._slow_threshold = slow_threshold
-        self._debug = False
-        self._recheck_at = 0.0
 
     def debug_wanted(self) -> bool:
-        """Whether a per-operation debug event would be kept at all.
+        """Whether a per-operation debug event would be kept, asked on every call.
 
-        Building its fields costs more than the rest of the log path, so ask the
-        logger first. Lazy loggers resolve their configuration on every call; the
-        answer is cached for a second so a reconfiguration is still picked up.
+        Building its fields costs more than asking, so the logger is asked first; a
+        level configured at any time takes effect on the next operation.
         """
         if not (self._explicit or structlog.is_configured()):
             return False
-        now = time.monotonic()
-        if now >= self._recheck_at:
-            self._recheck_at = now + 1.0
-            bind = getattr(self._logger, "bind", None)
-            resolved = bind() if callable(bind) else self._logger
-            check = getattr(resolved, "is_enabled_for", None)
-            self._debug = True if not callable(check) else bool(check(logging.DEBUG))
-        return self._debug
+        check = getattr(self._logger, "is_enabled_for", None)
+        return True if not callable(check) else bool(check(logging.DEBUG))
 
-    def emit(
-        self,
-        facts: OperationFacts,
-        *,
-        session: str | None,
-        span_context: SpanContext | None,
-        slow: bool,
-        content: Any = None,
-    ) -> None:
-        quiet = facts.error is None and not slow and not facts.corrupt_skipped
+    def emit(self, facts: OperationFacts, session: str | None, span_context: SpanContext) -> None:
+        quiet = facts.error is None and not facts.slow and not facts.store.corrupt_skipped
         if quiet and not self.debug_wanted():
             return
+        store = facts.store
         fields: dict[str, Any] = {
             "operation": facts.operation,
             "duration_s": round(facts.duration, 6),
         }
         if session is not None:
             fields["session"] = session
-        if span_context is not None and span_context.is_valid:
+        if span_context.is_valid:
             fields["trace_id"] = format(span_context.trace_id, "032x")
             fields["span_id"] = format(span_context.span_id, "016x")
-        if facts.items is not None:
-            fields["items"] = facts.items
         if facts.limit is not None:
             fields["limit"] = facts.limit
-        if facts.session_length is not None:
-            fields["session_length"] = facts.session_length
-        if content is not None:
-            fields["content"] = content
         log = self._logger
         if facts.error is not None:
             fields["error_type"] = facts.error_type
@@ -136,16 +115,21 @@ class OperationLogger:
             if facts.cancelled:
                 log.info("session.operation_cancelled", **fields)
             else:
-                fields["error"] = (facts.error_message or "")[:300]
+                fields["error"] = facts.error_message[:300]
                 log.error("session.operation_failed", **fields)
             return
-        if facts.trimmed:
-            fields["trimmed"] = facts.trimmed
-        if facts.duplicate_batch:
+        fields["items"] = store.items
+        if store.session_length is not None:
+            fields["session_length"] = store.session_length
+        if store.trimmed:
+            fields["trimmed"] = store.trimmed
+        if store.duplicate_batch:
             fields["duplicate_batch"] = True
-        if slow:
+        if facts.content is not None:
+            fields["content"] = facts.content
+        if facts.slow:
             log.warning("session.slow_operation", threshold_s=self._slow_threshold, **fields)
-        if facts.corrupt_skipped:
-            log.warning("session.corrupt_items", corrupt_skipped=facts.corrupt_skipped, **fields)
-        if self.debug_wanted():
+        if store.corrupt_skipped:
+            log.warning("session.corrupt_items", corrupt_skipped=store.corrupt_skipped, **fields)
+        if quiet or self.debug_wanted():
             log.debug("session.operation", **fields)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from .privacy import DEFAULT_HASH_KEY, SessionIdMode, check_session_id_mode
+from .privacy import SessionIdMode, check_session_id_mode, resolve_hash_key
 
-__all__ = ["InstrumentationOptions"]
+__all__ = ["CAPTURE_CONTENT_VARIABLE", "InstrumentationOptions"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _RESERVED = {"operation", "outcome", "error_type", "signal", "le", "quantile"}
+# The GenAI instrumentations' switch for message content; it sets our default.
+CAPTURE_CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+_CONTENT_ON = {"true", "1", "yes", "span_only", "event_only", "span_and_event"}
 
 
 @dataclass(frozen=True)
@@ -26,20 +30,25 @@ class InstrumentationOptions:
     registry: CollectorRegistry | None = None
     logger: Any | None = None
     session_id_mode: SessionIdMode = "hashed"
-    session_id_key: bytes = DEFAULT_HASH_KEY
+    session_id_key: bytes | str | None = None
     slow_threshold_seconds: float = 0.25
-    capture_content: bool = False
+    capture_content: bool | None = None
     labels: Mapping[str, str] | None = None
     labels_from_context: Callable[[Any], Mapping[str, str]] | None = None
+    # Resolved from the options above and the environment.
+    hash_key: bytes = field(init=False, default=b"")
+    content: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         check_session_id_mode(self.session_id_mode)
-        if isinstance(self.session_id_key, str):
-            object.__setattr__(self, "session_id_key", self.session_id_key.encode())
-        if not isinstance(self.session_id_key, bytes) or not self.session_id_key:
-            raise TypeError(
-                f"session_id_key must be non-empty bytes or str, got {self.session_id_key!r:.40}"
-            )
+        if self.session_id_mode == "hashed":
+            object.__setattr__(self, "hash_key", resolve_hash_key(self.session_id_key))
+        elif self.session_id_key is not None:
+            resolve_hash_key(self.session_id_key)  # still refuse a bad key
+        content = self.capture_content
+        if content is None:
+            content = os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() in _CONTENT_ON
+        object.__setattr__(self, "content", bool(content))
         threshold = self.slow_threshold_seconds
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:
             raise ValueError(f"slow_threshold_seconds must be a positive number, got {threshold!r}")

@@ -1,27 +1,34 @@
 """OpenTelemetry spans for session operations.
 
-One INTERNAL span per operation, so Redis command spans from
-``opentelemetry-instrumentation-redis`` nest beneath it. Naming and attributes
-follow the database-client conventions (``db.system.name``, ``db.operation.name``,
-``db.namespace``) and the GenAI ones (``gen_ai.conversation.id``,
-``gen_ai.operation.name`` with the memory operation names); both are still
-evolving, so the mapping is documented in the README and kept in this module.
+One INTERNAL span per operation, made current while the inner session runs, so
+Redis command spans from ``opentelemetry-instrumentation-redis`` nest beneath it.
+Attributes follow the stable database-client conventions (``db.system.name``,
+``db.operation.name``, ``db.namespace``, ``server.address``, ``server.port``) next
+to the GenAI ones (``gen_ai.conversation.id``, ``gen_ai.operation.name`` with the
+memory operation names); the mapping is documented in the README.
+
+The tracer comes from the provider given to ``instrument()`` or from the global
+one; OpenTelemetry's proxy tracer picks up a global provider installed later, on
+the next call.
 """
 
 from __future__ import annotations
 
-import time
+import json
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
+from ..events import StoreInfo
 from .facts import OperationFacts
 from .parenting import record_unparented, storage_span_parent
+from .privacy import qualified_name
 
 __all__ = ["ATTR", "SpanFactory"]
 
 _SCOPE = "openai_agents_session"
+ATTR = "openai_agents_session."
 
 # GenAI memory operation names, as close as the conventions get today.
 GEN_AI_OPERATION = {
@@ -29,76 +36,53 @@ GEN_AI_OPERATION = {
     "add_items": "update_memory",
     "pop_item": "delete_memory",
     "clear_session": "delete_memory",
+    "replace_items": "update_memory",
 }
-
-ATTR = "openai_agents_session."
 
 
 class SpanFactory:
+    """Starts and ends the spans of one instrumented session."""
+
     def __init__(
         self,
         tracer_provider: TracerProvider | None,
-        *,
-        store_name: str,
-        db_system: str | None,
-        namespace: str | None,
+        session_name: str,
+        store: StoreInfo | None,
+        conversation_id: str | None,
     ) -> None:
         from .. import __version__
 
-        self._tracer: Tracer = trace.get_tracer(
-            _SCOPE, __version__, tracer_provider=tracer_provider
-        )
-        self._active = tracer_provider is not None
-        self._next_check = 0.0
-        self._store_name = store_name
-        # The OTel SDK validates every attribute (about 1.5 µs each): spans carry
-        # only attributes with information; zero-valued facts are left out.
-        self._static: dict[str, Any] = {}
-        if db_system:
-            self._static["db.system.name"] = db_system
-        if namespace:
-            self._static["db.namespace"] = namespace
-        self._names = {operation: f"{operation} {store_name}" for operation in GEN_AI_OPERATION}
-        # Start attributes per (operation, conversation id), built once: a wrapped
-        # session has one id, so this stays tiny.
-        self._start_attributes: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        self._conversation_id = conversation_id
+        static: dict[str, Any] = {}
+        if store is not None:
+            static["db.system.name"] = store.system
+            for name, value in (
+                ("db.namespace", store.namespace),
+                ("server.address", store.server_address),
+                ("server.port", store.server_port),
+            ):
+                if value is not None:
+                    static[name] = value
+        if conversation_id is not None:
+            static["gen_ai.conversation.id"] = conversation_id
+        self._names = {operation: f"{operation} {session_name}" for operation in GEN_AI_OPERATION}
+        self._start_attributes = {
+            operation: {
+                **static,
+                "db.operation.name": operation,
+                "gen_ai.operation.name": gen_ai_name,
+            }
+            for operation, gen_ai_name in GEN_AI_OPERATION.items()
+        }
 
-    def active(self) -> bool:
-        """False while no tracing SDK is installed: every span would be a no-op.
-
-        The app may install its global provider after instrumenting, so this is
-        re-checked, at most once a second (the lookup reads the environment); once
-        installed, a global provider cannot be replaced.
-        """
-        if self._active:
-            return True
-        now = time.monotonic()
-        if now >= self._next_check:
-            self._next_check = now + 1.0
-            provider = trace.get_tracer_provider()
-            self._active = not isinstance(provider, trace.ProxyTracerProvider)
-        return self._active
-
-    def _attributes(self, operation: str, conversation_id: str | None) -> dict[str, Any]:
-        cached = self._start_attributes.get((operation, conversation_id))
-        if cached is None:
-            cached = dict(self._static)
-            cached["db.operation.name"] = operation
-            cached["gen_ai.operation.name"] = GEN_AI_OPERATION[operation]
-            if conversation_id is not None:
-                cached["gen_ai.conversation.id"] = conversation_id
-            if len(self._start_attributes) > 256:
-                self._start_attributes.clear()
-            self._start_attributes[(operation, conversation_id)] = cached
-        return cached
-
-    def start(self, operation: str, conversation_id: str | None, limit: int | None) -> Span:
+    def start(self, operation: str, limit: int | None) -> Span:
+        """The operation's span; the caller makes it current and ends it."""
         parent = storage_span_parent()
-        # A copy: the tracer may keep what it is given.
-        attributes = dict(self._attributes(operation, conversation_id))
+        # A copy: a sampler or processor may keep what it is given.
+        attributes = dict(self._start_attributes[operation])
         if limit is not None:
             attributes[ATTR + "limit"] = limit
-        # Given at start, so samplers can decide on them too.
         span = self._tracer.start_span(
             self._names[operation],
             context=parent.context if parent else None,
@@ -107,62 +91,55 @@ class SpanFactory:
             links=parent.links if parent else (),
         )
         if parent is None:
-            record_unparented(span.get_span_context(), conversation_id)
-        elif parent.on_conversation is not None and conversation_id is not None:
-            parent.on_conversation(conversation_id)
+            record_unparented(span.get_span_context(), self._conversation_id)
+        elif parent.on_conversation is not None and self._conversation_id is not None:
+            parent.on_conversation(self._conversation_id)
         return span
 
     @staticmethod
-    def finish(span: Span, facts: OperationFacts) -> None:
-        try:
-            if span.is_recording():
-                span.set_attributes(_fact_attributes(facts))
-                if facts.cancelled:
-                    # Cancellation is the caller's decision, not a storage failure.
-                    span.add_event("cancelled")
-                elif facts.error is not None:
-                    # An exception event as record_exception writes it, but with the
-                    # text privacy-filtered: store errors name keys holding session ids.
-                    span.add_event(
-                        "exception",
-                        {
-                            "exception.type": _qualified_name(facts.error),
-                            "exception.message": facts.error_message or "",
-                            "exception.stacktrace": facts.error_stacktrace or "",
-                            "exception.escaped": True,
-                        },
-                    )
-                    span.set_status(Status(StatusCode.ERROR, type(facts.error).__name__))
-        finally:
-            span.end()
+    def describe(span: Span, facts: OperationFacts) -> None:
+        """Set what the operation did on ``span`` (which the caller ends)."""
+        if not span.is_recording():
+            return
+        span.set_attributes(_fact_attributes(facts))
+        if facts.content is not None:
+            text = json.dumps(facts.content, default=str, ensure_ascii=False)
+            span.add_event("content", {ATTR + "content": text[:8192]})
+        if facts.cancelled:
+            # Cancellation is the caller's decision, not a storage failure.
+            span.add_event("cancelled")
+        elif facts.error is not None:
+            # The event record_exception writes, with text built without the raw id.
+            span.add_event(
+                "exception",
+                {
+                    "exception.type": qualified_name(facts.error),
+                    "exception.message": facts.error_message,
+                    "exception.stacktrace": facts.error_stacktrace,
+                    "exception.escaped": True,
+                },
+            )
+            span.set_status(Status(StatusCode.ERROR, type(facts.error).__name__))
 
 
 def _fact_attributes(facts: OperationFacts) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
+    """Only facts with information: the SDK validates each attribute it is given."""
     if facts.error is not None:
-        attributes["error.type"] = _qualified_name(facts.error)
-        attributes[ATTR + "error_type"] = facts.error_type or "other"
-        return attributes
-    if facts.items is not None:
-        attributes[ATTR + "items"] = facts.items
-    if facts.bytes:
-        attributes[ATTR + "bytes"] = facts.bytes
-    if facts.session_length is not None:
-        attributes[ATTR + "session_length"] = facts.session_length
-    if facts.ttl_refreshed:
+        return {"error.type": qualified_name(facts.error), ATTR + "error_type": facts.error_type}
+    store = facts.store
+    attributes: dict[str, Any] = {ATTR + "items": store.items}
+    if store.bytes:
+        attributes[ATTR + "bytes"] = store.bytes
+    if store.session_length is not None:
+        attributes[ATTR + "session_length"] = store.session_length
+    if store.ttl_refreshed:
         attributes[ATTR + "ttl_refreshed"] = True
-    if facts.trimmed:
-        attributes[ATTR + "trimmed"] = facts.trimmed
-    if facts.corrupt_skipped:
-        attributes[ATTR + "corrupt_skipped"] = facts.corrupt_skipped
-    if facts.duplicate_batch:
+    if store.trimmed:
+        attributes[ATTR + "trimmed"] = store.trimmed
+    if store.corrupt_skipped:
+        attributes[ATTR + "corrupt_skipped"] = store.corrupt_skipped
+    if store.duplicate_batch:
         attributes[ATTR + "duplicate_batch"] = True
-    if facts.round_trips is not None and facts.round_trips != 1:
-        attributes[ATTR + "round_trips"] = facts.round_trips
+    if store.round_trips != 1 and facts.reported:
+        attributes[ATTR + "round_trips"] = store.round_trips
     return attributes
-
-
-def _qualified_name(exc: BaseException) -> str:
-    kind = type(exc)
-    module = kind.__module__
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"

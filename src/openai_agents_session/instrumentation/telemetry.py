@@ -1,0 +1,198 @@
+"""The one path every instrumented operation takes.
+
+:meth:`SessionTelemetry.run`, in order: start the span (made current), await the
+inner session's call while collecting the events its store reports, gather the
+operation's facts, set the span's attributes, record the metrics, write the log
+event, end the span. Each signal is guarded on its own: telemetry never changes a
+result or an exception, and a failing signal is counted in
+``openai_agents_session_telemetry_errors_total{signal}``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import INVALID_SPAN, Span
+
+from ..events import Operation, StoreEvent, StoreInfo, store_event_collector
+from .facts import OperationFacts, classify_error, gather
+from .logs import OperationLogger
+from .metrics import SessionMetrics, metrics_for
+from .options import InstrumentationOptions
+from .privacy import conversation_id, describe_error
+from .spans import SpanFactory
+
+__all__ = ["SessionTelemetry", "store_info_of"]
+
+T = TypeVar("T")
+
+
+class _InstrumentedCall(list[StoreEvent]):
+    """The events of one instrumented call in progress on this task.
+
+    An instrumented session called inside it (``instrument(Wrapper(instrument(s)))``)
+    sees this collector and lets the outer call report the operation: counted once.
+    """
+
+
+class SessionTelemetry:
+    """Spans, metrics and logs for the operations of one session."""
+
+    def __init__(self, session: Any, options: InstrumentationOptions) -> None:
+        self.options = options
+        session_id = str(session.session_id)
+        mode = options.session_id_mode
+        self._conversation_id = conversation_id(session_id, mode, options.hash_key or None)
+        # The raw id is kept only to keep it out of error text.
+        self._private_id = None if mode == "raw" else session_id
+        self._session_label = self._conversation_id or "<session>"
+        self.metrics: SessionMetrics = metrics_for(options.registry, options.labels)
+        self.spans = SpanFactory(
+            options.tracer_provider,
+            type(session).__name__,
+            store_info_of(session),
+            self._conversation_id,
+        )
+        self.logs = OperationLogger(options.logger, slow_threshold=options.slow_threshold_seconds)
+        labels = options.labels or {}
+        self._label_names = tuple(sorted(labels))
+        self._default_labels = tuple(labels[name] for name in self._label_names)
+
+    async def run(
+        self,
+        operation: Operation,
+        call: Awaitable[T],
+        *,
+        limit: int | None = None,
+        items: Sequence[Any] | None = None,
+        wrapper: Any = None,
+    ) -> T:
+        """Await ``call`` (the inner session's operation) with every signal around it."""
+        outer = store_event_collector.get()
+        if type(outer) is _InstrumentedCall:
+            return await call  # an instrumented call around this one reports it
+        span, token = self._start(operation, limit)
+        events = _InstrumentedCall()
+        collecting = store_event_collector.set(events)
+        begin = time.perf_counter()
+        try:
+            result = await call
+        except BaseException as exc:
+            duration = time.perf_counter() - begin
+            self._report(span, token, self._failed(operation, duration, limit, exc), wrapper)
+            raise
+        finally:
+            store_event_collector.reset(collecting)
+            if outer is not None:
+                outer.extend(events)  # an app's collect_store_events() still sees them
+        duration = time.perf_counter() - begin
+        try:
+            facts = gather(operation, events, duration, limit=limit, items_in=items, result=result)
+            if self.options.content:
+                facts.content = _content(operation, items, result)
+        except Exception:
+            self.telemetry_error("metrics")
+            facts = OperationFacts(StoreEvent(operation), duration, limit)
+        self._report(span, token, facts, wrapper)
+        return result
+
+    def _start(self, operation: Operation, limit: int | None) -> tuple[Span, object | None]:
+        try:
+            span = self.spans.start(operation, limit)
+            if not span.get_span_context().is_valid:
+                return span, None  # no tracing SDK installed: nothing to make current
+            # Current while the inner session runs, so Redis command spans nest beneath.
+            return span, otel_context.attach(trace.set_span_in_context(span))
+        except Exception:
+            self.telemetry_error("traces")
+            return INVALID_SPAN, None
+
+    def _failed(
+        self, operation: Operation, duration: float, limit: int | None, exc: BaseException
+    ) -> OperationFacts:
+        facts = OperationFacts(StoreEvent(operation), duration, limit, error=exc)
+        facts.error_type = classify_error(exc)
+        try:
+            facts.error_message, facts.error_stacktrace = describe_error(
+                exc, self._private_id, self._session_label
+            )
+        except Exception:
+            self.telemetry_error("logs")
+        return facts
+
+    def _report(
+        self, span: Span, token: object | None, facts: OperationFacts, wrapper: Any
+    ) -> None:
+        """Span attributes, metrics, log event, span end: each signal on its own."""
+        facts.slow = facts.duration >= self.options.slow_threshold_seconds
+        span_context = span.get_span_context()
+        try:
+            self.spans.describe(span, facts)
+        except Exception:
+            self.telemetry_error("traces")
+        try:
+            sampled = span_context.trace_flags.sampled
+            trace_id = format(span_context.trace_id, "032x") if sampled else None
+            self.metrics.record(facts, self._labels(wrapper), trace_id)
+        except Exception:
+            self.telemetry_error("metrics")
+        try:
+            self.logs.emit(facts, self._conversation_id, span_context)
+        except Exception:
+            self.telemetry_error("logs")
+        try:
+            span.end()
+            if token is not None:
+                otel_context.detach(token)  # type: ignore[arg-type]
+        except Exception:
+            self.telemetry_error("traces")
+
+    def _labels(self, wrapper: Any) -> tuple[str, ...]:
+        """The extra label values of this call: the defaults, or the run context's."""
+        from_context = self.options.labels_from_context
+        if from_context is None or wrapper is None:
+            return self._default_labels
+        values = dict(zip(self._label_names, self._default_labels, strict=True))
+        try:
+            for name, value in from_context(wrapper).items():
+                if name in values:
+                    values[name] = str(value)[:64]
+        except Exception:
+            self.telemetry_error("metrics")
+        return tuple(values[name] for name in self._label_names)
+
+    def telemetry_error(self, signal: str) -> None:
+        try:
+            self.metrics.telemetry_error(signal)
+        except Exception:  # the last line of defence: nothing may escape
+            return
+
+
+def store_info_of(session: Any) -> StoreInfo | None:
+    """The innermost store's :class:`StoreInfo`, through wrapping sessions."""
+    current = session
+    for _ in range(10):
+        describe = getattr(current, "store_info", None)
+        if callable(describe):
+            try:
+                info = describe()
+            except Exception:
+                return None
+            return info if isinstance(info, StoreInfo) else None
+        nested = getattr(current, "underlying_session", None) or getattr(current, "inner", None)
+        if nested is None or nested is current:
+            return None
+        current = nested
+    return None
+
+
+def _content(operation: Operation, items: Sequence[Any] | None, result: Any) -> Any:
+    if operation in ("add_items", "replace_items"):
+        return list(items or [])
+    if operation in ("get_items", "pop_item"):
+        return result
+    return None
