@@ -35,10 +35,10 @@ from . import _scripts
 from ._clients import InjectedClient, OwnedClients, RedisClient
 from ._codec import CorruptItem, decode_item, encode_items, stored_size
 from ._keys import COMPANION_SUFFIXES, companion_key, session_key
+from ._server import server_of_client, server_of_url
 from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
 from .durability import Durability
 from .errors import SessionKeyTypeError
-from ._server import server_of_client, server_of_url
 from .events import StoreEvent, StoreInfo, StoreObserver, report
 
 if TYPE_CHECKING:
