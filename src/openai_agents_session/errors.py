@@ -18,10 +18,21 @@ class SessionKeyTypeError(ResponseError):
         self.key = key
         self.actual_type = actual_type
         self.expected_type = expected
-        what = "a list of session items" if expected == "list" else f"a {expected}"
         super().__init__(
-            f"Redis key {key!r} holds a {actual_type}, not {what}; nothing was changed. "
-            "Use another key_prefix or remove that key."
+            f"Redis key {key!r} holds a {actual_type}, not {self._expected()}; nothing was "
+            "changed. Use another key_prefix or remove that key."
+        )
+
+    def _expected(self) -> str:
+        return (
+            "a list of session items" if self.expected_type == "list" else f"a {self.expected_type}"
+        )
+
+    def telemetry_message(self, session: str) -> str:
+        """The message for telemetry: the key (which holds the session id) left out."""
+        return (
+            f"a Redis key of session {session} holds a {self.actual_type}, not "
+            f"{self._expected()}; nothing was changed"
         )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry, generate_latest
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
-from openai_agents_session import RedisSession, instrument
+from openai_agents_session import RedisSession, SessionKeyTypeError, instrument
+from openai_agents_session.instrumentation import conversation_id
 
 SECRET_ID = "alice@example.com"
 SECRET_TEXT = "my card number is 4111"
@@ -114,3 +116,145 @@ async def test_hash_key_changes_the_conversation_id(
         await session.get_items()
     first, second = (s.attributes["gen_ai.conversation.id"] for s in exporter.get_finished_spans())  # type: ignore[index]
     assert first != second
+
+
+HOSTILE_IDS = ["back\\slash", "new\nline", "tab\there", "both'\"quotes", "ünï\u2028cødé"]
+
+
+class FailingSession:
+    """Fails the way stores do: with the session's key in the message, as repr shows it."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+
+    async def get_items(self, limit: int | None = None) -> Any:
+        key = f"openai_agents_session:{self.session_id}"
+        try:
+            raise KeyError(key)
+        except KeyError as inner:
+            raise RuntimeError(f"cannot read {key!r} ({key.encode()!r})") from inner
+
+    async def add_items(self, items: Any) -> None: ...
+
+    async def pop_item(self) -> Any: ...
+
+    async def clear_session(self) -> None: ...
+
+
+def _forms(session_id: str) -> list[str]:
+    encoded = session_id.encode()
+    return [
+        session_id,
+        repr(session_id)[1:-1],
+        repr(encoded)[2:-1],
+        json.dumps(session_id)[1:-1],
+        session_id.encode("unicode_escape").decode(),
+    ]
+
+
+@pytest.mark.parametrize("session_id", HOSTILE_IDS)
+async def test_error_text_holds_no_form_of_the_session_id(
+    session_id: str, provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    session = instrument(FailingSession(session_id), tracer_provider=provider, registry=registry)
+    with capture_logs() as logs, pytest.raises(RuntimeError) as raised:
+        await session.get_items()
+    key = f"openai_agents_session:{session_id}"
+    assert repr(key) in str(raised.value)  # the caller's exception is untouched
+    event = exporter.get_finished_spans()[-1].events[0].attributes or {}
+    texts = [str(event["exception.message"]), str(event["exception.stacktrace"])]
+    texts += [json.dumps(logs, default=str), repr(logs)]
+    for text in texts:
+        for form in _forms(session_id):
+            assert form not in text, (form, text)
+    stack = str(event["exception.stacktrace"])
+    assert stack.startswith("Traceback (most recent call last):")
+    assert "builtins.KeyError" not in stack and "KeyError: " in stack  # the chain is kept
+    assert "direct cause" in stack and "RuntimeError: " in stack
+    assert "withheld" in str(event["exception.message"])
+
+
+async def test_a_short_session_id_does_not_garble_other_text(
+    provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    class Unreachable(FailingSession):
+        async def get_items(self, limit: int | None = None) -> Any:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    session = instrument(Unreachable("1"), tracer_provider=provider, registry=registry)
+    with capture_logs() as logs, pytest.raises(ConnectionError):
+        await session.get_items()
+    message = str(
+        (exporter.get_finished_spans()[-1].events[0].attributes or {})["exception.message"]
+    )
+    # Either the whole message or a notice that it was withheld: never a rewritten one.
+    assert message.startswith("(message withheld")
+    conversation = exporter.get_finished_spans()[-1].attributes["gen_ai.conversation.id"]  # type: ignore[index]
+    assert str(conversation) not in json.dumps(logs, default=str).replace(
+        f'"session": "{conversation}"', ""
+    )
+
+
+async def test_a_store_error_describes_itself_without_its_key(
+    valkey_client: Redis, provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    session_id = "tab\there 'and' \"quotes\""
+    store = RedisSession(session_id, valkey_client)
+    await valkey_client.set(store.key, "not a list", ex=60)
+    session = instrument(store, tracer_provider=provider, registry=registry)
+    with pytest.raises(SessionKeyTypeError):
+        await session.get_items()
+    span = exporter.get_finished_spans()[-1]
+    message = str((span.events[0].attributes or {})["exception.message"])
+    conversation = (span.attributes or {})["gen_ai.conversation.id"]
+    assert message == (
+        f"a Redis key of session {conversation} holds a string, not a list of session items; "
+        "nothing was changed"
+    )
+    await valkey_client.delete(store.key)
+
+
+KEY_CHECK = """
+import warnings
+from openai_agents_session.instrumentation import conversation_id
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    first = conversation_id("user-48213")
+    second = conversation_id("user-48213")
+print(first, second, len(caught))
+"""
+
+
+def _conversation_in_new_process(environment: dict[str, str]) -> tuple[str, str, str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_AGENTS_SESSION_ID_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-c", KEY_CHECK],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    first, second, warnings_seen = done.stdout.split()
+    return first, second, warnings_seen
+
+
+def test_without_a_key_each_process_hashes_with_its_own_random_key_and_warns_once() -> None:
+    one = _conversation_in_new_process({})
+    two = _conversation_in_new_process({})
+    assert one[0] == one[1] and two[0] == two[1]  # stable within a process
+    assert one[0] != two[0]  # not guessable from a public constant
+    assert one[2] == two[2] == "1"
+    assert conversation_id("user-48213", "hashed", b"openai-agents-session") not in (one[0], two[0])
+
+
+def test_a_key_from_the_environment_joins_processes_without_a_warning() -> None:
+    one = _conversation_in_new_process({"OPENAI_AGENTS_SESSION_ID_KEY": "shared-secret"})
+    two = _conversation_in_new_process({"OPENAI_AGENTS_SESSION_ID_KEY": "shared-secret"})
+    assert one == two
+    assert one[0] == conversation_id("user-48213", "hashed", "shared-secret")
+    assert one[2] == "0"
