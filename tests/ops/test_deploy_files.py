@@ -85,7 +85,8 @@ def test_compose_mounts_and_build_files_exist() -> None:
             context = base / service["build"]["context"]
             assert (context / service["build"]["dockerfile"]).exists()
     dockerfile = (base / "Dockerfile").read_text()
-    assert "deploy/app/example_app.py" in dockerfile
+    assert "COPY deploy/app/ ./" in dockerfile
+    assert (kit.DEPLOY / "app" / "main.py").exists()
 
 
 def test_compose_prometheus_config_is_valid_with_the_rule_files(tmp_path: Path) -> None:
