@@ -90,6 +90,8 @@ def gather(
     result: Any = None,
 ) -> OperationFacts:
     """The facts of a completed call from the events its store reported, if any."""
+    if len(events) == 1 and events[0].operation == operation:
+        return OperationFacts(events[0], duration, limit, reported=True)  # the common case
     own = [event for event in events if event.operation == operation]
     if len(own) == 1:
         return OperationFacts(own[0], duration, limit, reported=True)

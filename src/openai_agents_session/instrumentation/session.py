@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from agents.memory import SessionABC
@@ -70,17 +70,19 @@ class InstrumentedSession(SessionABC):
             return _snapshot_reader(found, self._telemetry)
         return found
 
-    async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
-        return await self._telemetry.run("get_items", self._inner.get_items(limit), limit=limit)
+    # Each method hands the inner call to the one path; plain functions returning its
+    # coroutine, so a call costs one coroutine frame, not two.
+    def get_items(self, limit: int | None = None) -> Coroutine[Any, Any, list[TResponseInputItem]]:
+        return self._telemetry.run("get_items", self._inner.get_items(limit), limit=limit)
 
-    async def add_items(self, items: list[TResponseInputItem]) -> None:
-        await self._telemetry.run("add_items", self._inner.add_items(items), items=items)
+    def add_items(self, items: list[TResponseInputItem]) -> Coroutine[Any, Any, None]:
+        return self._telemetry.run("add_items", self._inner.add_items(items), items=items)
 
-    async def pop_item(self) -> TResponseInputItem | None:
-        return await self._telemetry.run("pop_item", self._inner.pop_item())
+    def pop_item(self) -> Coroutine[Any, Any, TResponseInputItem | None]:
+        return self._telemetry.run("pop_item", self._inner.pop_item())
 
-    async def clear_session(self) -> None:
-        await self._telemetry.run("clear_session", self._inner.clear_session())
+    def clear_session(self) -> Coroutine[Any, Any, None]:
+        return self._telemetry.run("clear_session", self._inner.clear_session())
 
     def __repr__(self) -> str:
         return f"instrument({self._inner!r})"
@@ -89,25 +91,27 @@ class InstrumentedSession(SessionABC):
 class _ContextAwareInstrumentedSession(InstrumentedSession):
     """Declares the SDK's ``wrapper`` keyword, for inner sessions that take it."""
 
-    async def get_items(
+    def get_items(
         self, limit: int | None = None, *, wrapper: Any = None
-    ) -> list[TResponseInputItem]:
-        return await self._telemetry.run(
+    ) -> Coroutine[Any, Any, list[TResponseInputItem]]:
+        return self._telemetry.run(
             "get_items", self._inner.get_items(limit, wrapper=wrapper), limit=limit, wrapper=wrapper
         )
 
-    async def add_items(self, items: list[TResponseInputItem], *, wrapper: Any = None) -> None:
-        await self._telemetry.run(
+    def add_items(
+        self, items: list[TResponseInputItem], *, wrapper: Any = None
+    ) -> Coroutine[Any, Any, None]:
+        return self._telemetry.run(
             "add_items", self._inner.add_items(items, wrapper=wrapper), items=items, wrapper=wrapper
         )
 
-    async def pop_item(self, *, wrapper: Any = None) -> TResponseInputItem | None:
-        return await self._telemetry.run(
+    def pop_item(self, *, wrapper: Any = None) -> Coroutine[Any, Any, TResponseInputItem | None]:
+        return self._telemetry.run(
             "pop_item", self._inner.pop_item(wrapper=wrapper), wrapper=wrapper
         )
 
-    async def clear_session(self, *, wrapper: Any = None) -> None:
-        await self._telemetry.run(
+    def clear_session(self, *, wrapper: Any = None) -> Coroutine[Any, Any, None]:
+        return self._telemetry.run(
             "clear_session", self._inner.clear_session(wrapper=wrapper), wrapper=wrapper
         )
 

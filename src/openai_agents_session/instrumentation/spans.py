@@ -77,12 +77,14 @@ class SpanFactory:
         }
 
     def start(self, operation: str, limit: int | None) -> Span:
-        """The operation's span; the caller makes it current and ends it."""
+        """The operation's span; the caller makes it current and ends it.
+
+        Without a tracing SDK, OpenTelemetry's proxy tracer answers a no-op span.
+        """
         parent = storage_span_parent()
-        # A copy: a sampler or processor may keep what it is given.
-        attributes = dict(self._start_attributes[operation])
+        attributes = self._start_attributes[operation]
         if limit is not None:
-            attributes[ATTR + "limit"] = limit
+            attributes = {**attributes, ATTR + "limit": limit}
         span = self._tracer.start_span(
             self._names[operation],
             context=parent.context if parent else None,
