@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
@@ -27,13 +27,7 @@ from .facts import ERROR_TYPES, OperationFacts
 __all__ = ["METRIC_PREFIX", "SIGNALS", "SessionMetrics", "count_telemetry_error", "metrics_for"]
 
 METRIC_PREFIX = "openai_agents_session"
-OPERATIONS: tuple[Operation, ...] = (
-    "get_items",
-    "add_items",
-    "pop_item",
-    "clear_session",
-    "replace_items",
-)
+OPERATIONS: tuple[Operation, ...] = get_args(Operation)
 SIGNALS = ("traces", "metrics", "logs", "bridge")
 DURATION_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -57,14 +51,10 @@ class _OperationSeries:
         self.slow = metrics.slow.labels(*labels)
         self.duration = metrics.duration.labels(*labels)
         self.length = metrics.length.labels(*labels)
-        # Labelled by the extra labels only.
-        self.trimmed = _child(metrics.trimmed, extra)
-        self.duplicates = _child(metrics.duplicates, extra)
-        self.sizes = _child(metrics.sizes, extra)
-
-
-def _child(metric: Any, extra: tuple[str, ...]) -> Any:
-    return metric.labels(*extra) if extra else metric
+        # Labelled by the extra labels only (none: the metric is its own only series).
+        self.trimmed = metrics.trimmed.labels(*extra) if extra else metrics.trimmed
+        self.duplicates = metrics.duplicates.labels(*extra) if extra else metrics.duplicates
+        self.sizes = metrics.sizes.labels(*extra) if extra else metrics.sizes
 
 
 class SessionMetrics:
@@ -171,11 +161,9 @@ def _telemetry_errors_of(registry: CollectorRegistry) -> Counter:
     with _lock:
         counter = _telemetry_errors.get(registry)
         if counter is None:
+            name = f"{METRIC_PREFIX}_telemetry_errors"
             counter = Counter(
-                f"{METRIC_PREFIX}_telemetry_errors",
-                "Failures inside telemetry itself.",
-                ("signal",),
-                registry=registry,
+                name, "Failures inside telemetry itself.", ("signal",), registry=registry
             )
             for signal in SIGNALS:
                 counter.labels(signal)
