@@ -77,7 +77,7 @@ def _random_process_key() -> bytes:
                 "openai_agents_session: no session_id_key and no "
                 f"${KEY_ENVIRONMENT_VARIABLE}: hashed session ids use a random key of this "
                 "process, so they differ between processes and restarts. Set one shared "
-                "secret key to join telemetry across workers and with the CLI.",
+                "secret key to join telemetry across workers and restarts.",
                 HashKeyWarning,
                 stacklevel=6,  # the caller of instrument()
             )
