@@ -9,6 +9,7 @@ reports none, what can be derived from the call) and what only the wrapper knows
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -90,6 +91,8 @@ def gather(
     result: Any = None,
 ) -> OperationFacts:
     """The facts of a completed call from the events its store reported, if any."""
+    if not events:
+        return OperationFacts(_derived(operation, items_in, result), duration, limit)
     if len(events) == 1 and events[0].operation == operation:
         return OperationFacts(events[0], duration, limit, reported=True)  # the common case
     own = [event for event in events if event.operation == operation]
@@ -118,11 +121,19 @@ def _summed(operation: Operation, own: Sequence[StoreEvent]) -> StoreEvent:
 
 def _derived(operation: Operation, items_in: Sequence[Any] | None, result: Any) -> StoreEvent:
     """What a session that reports nothing still shows through its arguments and result."""
+    items = 0
     if operation == "get_items":
-        return StoreEvent(operation, items=len(result) if isinstance(result, list) else 0)
-    if operation == "pop_item":
-        return StoreEvent(operation, items=0 if result is None else 1)
-    if operation in ("add_items", "replace_items") and items_in is not None:
+        items = len(result) if isinstance(result, list) else 0
+    elif operation == "pop_item":
+        items = 0 if result is None else 1
+    elif operation in ("add_items", "replace_items") and items_in is not None:
         # A replacement hook answers False when it declined to replace anything.
-        return StoreEvent(operation, items=0 if result is False else len(items_in))
-    return StoreEvent(operation)
+        items = 0 if result is False else len(items_in)
+    return _counted(operation, items)
+
+
+@functools.lru_cache(maxsize=1024)
+def _counted(operation: Operation, items: int) -> StoreEvent:
+    # Events are immutable, so one per (operation, count) serves every call: building a
+    # frozen dataclass costs more than the rest of an instrumented call's bookkeeping.
+    return StoreEvent(operation, items=items)

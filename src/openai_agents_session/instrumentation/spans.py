@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode, TracerProvider
 
 from ..events import StoreInfo
 from .facts import OperationFacts
@@ -53,6 +53,9 @@ class SpanFactory:
         from .. import __version__
 
         self._tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider=tracer_provider)
+        # Whether a tracing SDK receives spans. The global provider can be set once and
+        # never replaced, so once there it stays; until then every call looks again.
+        self._sdk_installed = tracer_provider is not None
         self._conversation_id = conversation_id
         static: dict[str, Any] = {}
         if store is not None:
@@ -79,8 +82,13 @@ class SpanFactory:
     def start(self, operation: str, limit: int | None) -> Span:
         """The operation's span; the caller makes it current and ends it.
 
-        Without a tracing SDK, OpenTelemetry's proxy tracer answers a no-op span.
+        Without a tracing SDK there is nothing to record: no span is started (asking
+        OpenTelemetry for the global provider costs less than a no-op span).
         """
+        if not self._sdk_installed:
+            if type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
+                return INVALID_SPAN
+            self._sdk_installed = True
         parent = storage_span_parent()
         attributes = self._start_attributes[operation]
         if limit is not None:

@@ -103,8 +103,8 @@ class SessionTelemetry:
     def _start(self, operation: Operation, limit: int | None) -> tuple[Span, object | None]:
         try:
             span = self.spans.start(operation, limit)
-            if not span.get_span_context().is_valid:
-                return span, None  # no tracing SDK installed: nothing to make current
+            if span is INVALID_SPAN:
+                return span, None  # tracing is off
             # Current while the inner session runs, so Redis command spans nest beneath.
             return span, otel_context.attach(trace.set_span_in_context(span))
         except Exception:
@@ -130,10 +130,12 @@ class SessionTelemetry:
         """Span attributes, metrics, log event, span end: each signal on its own."""
         facts.slow = facts.duration >= self.options.slow_threshold_seconds
         span_context = span.get_span_context()
-        try:
-            self.spans.describe(span, facts)
-        except Exception:
-            self.telemetry_error("traces")
+        tracing = span is not INVALID_SPAN
+        if tracing:
+            try:
+                self.spans.describe(span, facts)
+            except Exception:
+                self.telemetry_error("traces")
         try:
             sampled = span_context.trace_flags.sampled
             trace_id = format(span_context.trace_id, "032x") if sampled else None
@@ -144,12 +146,13 @@ class SessionTelemetry:
             self.logs.emit(facts, self._conversation_id, span_context)
         except Exception:
             self.telemetry_error("logs")
-        try:
-            span.end()
-            if token is not None:
-                otel_context.detach(token)  # type: ignore[arg-type]
-        except Exception:
-            self.telemetry_error("traces")
+        if tracing:
+            try:
+                span.end()
+                if token is not None:
+                    otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception:
+                self.telemetry_error("traces")
 
     def _labels(self, wrapper: Any) -> tuple[str, ...]:
         """The extra label values of this call: the defaults, or the run context's."""
