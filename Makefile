@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps dashboards soak
+.PHONY: test demo lint bench bench-quick clean system-deps dashboards rules soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ lint: $(STAMP)
 dashboards: $(STAMP)
 	$(BIN)/python dashboards/build.py
 	$(BIN)/python deploy/generate.py
+
+# Regenerate the Prometheus rules and the Kubernetes manifests built from them, with
+# other thresholds if asked (a bad value stops it with one line, nothing written):
+#   make rules SET="latency_threshold_seconds=0.5 error_ratio=0.01" OUT=my-deploy/
+#   make rules THRESHOLDS=my-thresholds.yaml OUT=my-deploy/
+THRESHOLDS ?= deploy/prometheus/thresholds.yaml
+OUT ?= deploy
+rules: $(STAMP)
+	$(BIN)/python deploy/generate.py --thresholds $(THRESHOLDS) --out-dir $(OUT) \
+		$(foreach pair,$(SET),--set $(pair))
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

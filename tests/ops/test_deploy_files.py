@@ -55,7 +55,7 @@ def test_generated_deploy_files_are_up_to_date() -> None:
         kit.DEPLOY / "prometheus" / "thresholds.yaml"
     )
     stale = generator.stale_files(generator.render_all(thresholds), kit.DEPLOY)
-    assert not stale, f"stale: {stale}; run `python deploy/generate.py`"
+    assert not stale, f"stale: {stale}; run `make rules`"
 
 
 @pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(kit.DEPLOY)))
