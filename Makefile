@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make demo` gets its own venv with only the library and the demo extra (no test,
+# lint or ops-kit tools): what a newcomer installs to see it run.
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
 
 .PHONY: test demo lint bench bench-quick clean system-deps dashboards rules soak
 
@@ -52,8 +56,15 @@ bench-quick: $(STAMP)
 soak: $(STAMP) system-deps
 	$(BIN)/python tests/reliability/soak.py 10
 
-demo: $(STAMP)
-	$(BIN)/openai-agents-session demo
+$(DEMO_STAMP): pyproject.toml
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEMO_VENV)/bin/python -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+# Extra demo options: make demo ARGS="--keep-running --traffic-interval 0.5"
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/openai-agents-session demo $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_VENV) .pytest_cache .mypy_cache .ruff_cache
