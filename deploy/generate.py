@@ -4,6 +4,7 @@
   ``prometheus/session_alerts.py`` and ``prometheus/thresholds.yaml``
 * ``kubernetes/prometheusrule.yaml`` from those rule files (same groups, wrapped)
 * ``kubernetes/grafana-dashboards.yaml`` from ``dashboards/*.json``
+* ``kubernetes/tracing-configs.yaml`` from the compose kit's collector and Tempo configs
 
 Run it through ``make`` (it needs the project's virtualenv)::
 
@@ -38,6 +39,12 @@ RECORDING_FILE = "prometheus/rules/openai_agents_session.recording.rules.yml"
 ALERTS_FILE = "prometheus/rules/openai_agents_session.alerts.rules.yml"
 PROMETHEUS_RULE_FILE = "kubernetes/prometheusrule.yaml"
 DASHBOARD_CONFIGMAP_FILE = "kubernetes/grafana-dashboards.yaml"
+TRACING_CONFIGMAP_FILE = "kubernetes/tracing-configs.yaml"
+# ConfigMap name -> the compose kit's file it holds (one configuration for both kits).
+TRACING_CONFIGS = {
+    "otel-collector-config": "compose/otel-collector.yaml",
+    "tempo-config": "compose/tempo.yaml",
+}
 HEADER = "# Generated from {source}.\n# Do not edit: change the source and run `make rules`.\n"
 
 
@@ -117,10 +124,33 @@ def render_dashboard_configmap(dashboards: Path) -> str:
     return HEADER.format(source="dashboards/*.json") + dump_yaml(resource)
 
 
+def render_tracing_configmaps(deploy: Path) -> str:
+    """The OpenTelemetry Collector's and Tempo's configurations as ConfigMaps."""
+    resources = []
+    for name, relative in TRACING_CONFIGS.items():
+        path = deploy / relative
+        yaml.safe_load(path.read_text())  # a broken config must not reach the cluster
+        resources.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "labels": {"app.kubernetes.io/part-of": "openai-agents-session"},
+                },
+                "data": {path.name: path.read_text()},
+            }
+        )
+    return HEADER.format(source=", ".join(f"deploy/{p}" for p in TRACING_CONFIGS.values())) + (
+        "---\n".join(dump_yaml(resource) for resource in resources)
+    )
+
+
 def render_all(thresholds: session_rules.Thresholds) -> dict[str, str]:
     files = render_rule_files(thresholds)
     files[PROMETHEUS_RULE_FILE] = render_prometheus_rule(files)
     files[DASHBOARD_CONFIGMAP_FILE] = render_dashboard_configmap(DASHBOARDS)
+    files[TRACING_CONFIGMAP_FILE] = render_tracing_configmaps(DEPLOY)
     return files
 
 
