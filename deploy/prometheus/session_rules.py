@@ -179,7 +179,9 @@ def recording_groups() -> list[dict[str, Any]]:
             "(rate(openai_agents_session_session_items_bucket[5m]))",
         },
         {
-            # "or 0 * ..." makes the ratio 0, not absent, while nothing has failed yet.
+            # "or 0 * ..." makes the ratio 0, not absent, while nothing has failed yet;
+            # "> 0" leaves out operations without calls in the window (their series
+            # exist at zero from the start) instead of recording 0/0 = NaN.
             "record": ERROR_RATIO,
             "expr": (
                 "(\n"
@@ -188,7 +190,7 @@ def recording_groups() -> list[dict[str, Any]]:
                 f"  0 * sum by (job, operation) ({OPERATIONS_RATE})\n"
                 ")\n"
                 "/\n"
-                f"sum by (job, operation) ({OPERATIONS_RATE})\n"
+                f"(sum by (job, operation) ({OPERATIONS_RATE}) > 0)\n"
             ),
         },
         {
