@@ -155,3 +155,15 @@ def test_json_output_keeps_the_exact_id(valkey_store: Store) -> None:
     result = valkey_store.cli("sessions", "ls", "--json")
 
     assert [row["session_id"] for row in result.json()] == [hostile_id]
+
+
+def test_help_shows_a_default_url_from_the_environment_masked(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_AGENTS_SESSION_REDIS_URL", f"redis://:{SECRET}@cache:6379/0")
+
+    result = run_cli(capsys, ["sessions", "ls", "--help"])
+
+    assert result.code == 0
+    assert SECRET not in result.out
+    assert "redis://***@cache:6379/0" in result.out

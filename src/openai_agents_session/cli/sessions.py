@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import _render
 from ._connection import open_keyspace
-from ._errors import CliError, operator_line
+from ._errors import CliError, operator_line, redact_url
 from ._keyspace import Keyspace, SessionSummary
 from ._remove import add_rm_parser, remove_sessions
 from ._session_detail import SessionDetail, load_session
@@ -38,12 +38,15 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     sessions = commands.add_parser("sessions", help="list, inspect, export and delete sessions")
     actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     target = argparse.ArgumentParser(add_help=False)
+    default_url = os.environ.get("OPENAI_AGENTS_SESSION_REDIS_URL", DEFAULT_REDIS_URL)
+    # The default may come from the environment with a password: --help shows it masked.
+    shown_default = redact_url(default_url).replace("%", "%%")
     target.add_argument(
         "--redis-url",
         metavar="URL",
-        default=os.environ.get("OPENAI_AGENTS_SESSION_REDIS_URL", DEFAULT_REDIS_URL),
+        default=default_url,
         help="redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://host:port/"
-        "service (default: $OPENAI_AGENTS_SESSION_REDIS_URL or %(default)s)",
+        f"service (default: $OPENAI_AGENTS_SESSION_REDIS_URL or {shown_default})",
     )
     target.add_argument(
         "--key-prefix", default=DEFAULT_KEY_PREFIX, metavar="PREFIX", help="(%(default)s)"
