@@ -119,10 +119,14 @@ def describe_redis_error(exc: RedisError | RedisClusterException, url: str) -> s
     certificate = _certificate_problem(exc)
     if certificate is not None:
         certificate = redact_text(certificate, url)
-    if certificate is not None:
+    if certificate is not None and "mismatch" in certificate:
         message = (
-            f"the TLS certificate of Redis at {where} is not trusted ({certificate}); "
-            f"{_CA_HINT}, or fix the certificate's host names"
+            f"the TLS certificate of Redis at {where} is for another host ({certificate}); "
+            "connect by a host name the certificate lists, or reissue it for this one"
+        )
+    elif certificate is not None:
+        message = (
+            f"the TLS certificate of Redis at {where} is not trusted ({certificate}); {_CA_HINT}"
         )
     elif isinstance(exc, AuthenticationError):
         message = _authentication(exc, where, url)
