@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make demo` gets its own venv with only the library and the demo extra (no test,
+# lint or ops-kit tools): what a newcomer installs to see it run.
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps dashboards soak
+.PHONY: test demo lint bench bench-quick clean system-deps dashboards rules soak
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +34,16 @@ dashboards: $(STAMP)
 	$(BIN)/python dashboards/build.py
 	$(BIN)/python deploy/generate.py
 
+# Regenerate the Prometheus rules and the Kubernetes manifests built from them, with
+# other thresholds if asked (a bad value stops it with one line, nothing written):
+#   make rules SET="latency_threshold_seconds=0.5 error_ratio=0.01" OUT=my-deploy/
+#   make rules THRESHOLDS=my-thresholds.yaml OUT=my-deploy/
+THRESHOLDS ?= deploy/prometheus/thresholds.yaml
+OUT ?= deploy
+rules: $(STAMP)
+	$(BIN)/python deploy/generate.py --thresholds $(THRESHOLDS) --out-dir $(OUT) \
+		$(foreach pair,$(SET),--set $(pair))
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
@@ -43,8 +57,15 @@ bench-quick: $(STAMP)
 soak: $(STAMP) system-deps
 	$(BIN)/python tests/reliability/soak.py 10
 
-demo: $(STAMP)
-	$(BIN)/openai-agents-session demo
+$(DEMO_STAMP): pyproject.toml
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEMO_VENV)/bin/python -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+# Extra demo options: make demo ARGS="--keep-running --traffic-interval 0.5"
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/openai-agents-session demo $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_VENV) .pytest_cache .mypy_cache .ruff_cache

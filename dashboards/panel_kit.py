@@ -69,18 +69,30 @@ def rate(metric: str, by: str, selector: str = OP_SELECTOR) -> str:
 
 
 def error_ratio(by: str, selector: str) -> str:
-    # "or 0 * total" shows 0 for operations that never failed instead of no data.
+    # "or 0 * total" shows 0 for operations that never failed instead of no data;
+    # "total > 0" leaves out operations without calls in the window (their series
+    # exist at zero from the start), which would otherwise be 0/0 = NaN.
     prefix = f"sum by ({by}) " if by else "sum "
     errors = f'{prefix}({OPERATIONS_RATE}{{{selector}, outcome="error"}})'
     total = f"{prefix}({OPERATIONS_RATE}{{{selector}}})"
-    return f"({errors} or 0 * {total}) / {total}"
+    return f"({errors} or 0 * {total}) / ({total} > 0)"
+
+
+def quantile(q: float, grouped_buckets: str, *, by_operation: bool) -> str:
+    """``histogram_quantile``; per operation, those without calls in the window are left out.
+
+    An operation that was not called has all-zero bucket rates and a NaN quantile; ">= 0"
+    (false for NaN) drops that line instead of drawing a NaN one.
+    """
+    expr = f"histogram_quantile({q}, {grouped_buckets})"
+    return f"{expr} >= 0" if by_operation else expr
 
 
 def quantiles(series: str, by: str, levels: dict[str, float]) -> list[tuple[str, str]]:
     """One ``histogram_quantile`` query per legend -> quantile of ``levels``."""
     group = f"{by}, le" if by else "le"
     return [
-        (f"histogram_quantile({q}, sum by ({group}) ({series}))", name)
+        (quantile(q, f"sum by ({group}) ({series})", by_operation="operation" in by), name)
         for name, q in levels.items()
     ]
 

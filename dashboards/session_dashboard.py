@@ -28,6 +28,7 @@ from panel_kit import (
     SELECTOR,
     SLO_VIOLATIONS,
     error_ratio,
+    quantile,
     quantiles,
     query,
     rate,
@@ -87,10 +88,10 @@ def _traffic() -> list[Builder[Panel]]:
 def _latency() -> list[Builder[Panel]]:
     series = f"{DURATION_BUCKET_RATE}{{{OP_SELECTOR}}}"
     latency_levels = {f"{{{{operation}}}} p{round(q * 100)}": q for q in (0.5, 0.95, 0.99)}
-    exemplar_query = (
-        "histogram_quantile(0.99, "
-        + rate("openai_agents_session_operation_duration_seconds_bucket", "operation, le")
-        + ")"
+    exemplar_query = quantile(
+        0.99,
+        rate("openai_agents_session_operation_duration_seconds_bucket", "operation, le"),
+        by_operation=True,
     )
     exemplars = (
         timeseries_panel("Latency p99 with trace exemplars", "s", [], width=12)

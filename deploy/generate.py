@@ -4,13 +4,18 @@
   ``prometheus/session_alerts.py`` and ``prometheus/thresholds.yaml``
 * ``kubernetes/prometheusrule.yaml`` from those rule files (same groups, wrapped)
 * ``kubernetes/grafana-dashboards.yaml`` from ``dashboards/*.json``
+* ``kubernetes/tracing-configs.yaml`` from the compose kit's collector and Tempo configs
 
-Usage::
+Run it through ``make`` (it needs the project's virtualenv)::
 
-    python deploy/generate.py                  # rewrite the committed files
-    python deploy/generate.py --check          # exit 1 if any committed file is stale
-    python deploy/generate.py --set error_ratio=0.01 --out-dir my-deploy/
-    python deploy/generate.py --thresholds my-thresholds.yaml --out-dir my-deploy/
+    make rules                                  # rewrite the committed files
+    make rules SET="error_ratio=0.01 latency_threshold_seconds=0.5" OUT=my-deploy/
+    make rules THRESHOLDS=my-thresholds.yaml OUT=my-deploy/
+    .venv/bin/python deploy/generate.py --check # exit 1 if any committed file is stale
+
+A bad threshold (an unknown key, a value of the wrong type, a latency threshold
+that is not a histogram bucket boundary) stops it with one line and exit code 2,
+before any file is written.
 """
 
 from __future__ import annotations
@@ -34,10 +39,13 @@ RECORDING_FILE = "prometheus/rules/openai_agents_session.recording.rules.yml"
 ALERTS_FILE = "prometheus/rules/openai_agents_session.alerts.rules.yml"
 PROMETHEUS_RULE_FILE = "kubernetes/prometheusrule.yaml"
 DASHBOARD_CONFIGMAP_FILE = "kubernetes/grafana-dashboards.yaml"
-HEADER = (
-    "# Generated from {source}.\n"
-    "# Do not edit: change the source and run `python deploy/generate.py`.\n"
-)
+TRACING_CONFIGMAP_FILE = "kubernetes/tracing-configs.yaml"
+# ConfigMap name -> the compose kit's file it holds (one configuration for both kits).
+TRACING_CONFIGS = {
+    "otel-collector-config": "compose/otel-collector.yaml",
+    "tempo-config": "compose/tempo.yaml",
+}
+HEADER = "# Generated from {source}.\n# Do not edit: change the source and run `make rules`.\n"
 
 
 class _BlockStyleDumper(yaml.SafeDumper):
@@ -116,10 +124,33 @@ def render_dashboard_configmap(dashboards: Path) -> str:
     return HEADER.format(source="dashboards/*.json") + dump_yaml(resource)
 
 
+def render_tracing_configmaps(deploy: Path) -> str:
+    """The OpenTelemetry Collector's and Tempo's configurations as ConfigMaps."""
+    resources = []
+    for name, relative in TRACING_CONFIGS.items():
+        path = deploy / relative
+        yaml.safe_load(path.read_text())  # a broken config must not reach the cluster
+        resources.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "labels": {"app.kubernetes.io/part-of": "openai-agents-session"},
+                },
+                "data": {path.name: path.read_text()},
+            }
+        )
+    return HEADER.format(source=", ".join(f"deploy/{p}" for p in TRACING_CONFIGS.values())) + (
+        "---\n".join(dump_yaml(resource) for resource in resources)
+    )
+
+
 def render_all(thresholds: session_rules.Thresholds) -> dict[str, str]:
     files = render_rule_files(thresholds)
     files[PROMETHEUS_RULE_FILE] = render_prometheus_rule(files)
     files[DASHBOARD_CONFIGMAP_FILE] = render_dashboard_configmap(DASHBOARDS)
+    files[TRACING_CONFIGMAP_FILE] = render_tracing_configmaps(DEPLOY)
     return files
 
 
@@ -137,7 +168,9 @@ def _parse_overrides(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator:
-            raise SystemExit(f"--set {pair!r}: write it as KEY=VALUE, e.g. error_ratio=0.01")
+            raise session_rules.ThresholdError(
+                f"--set {pair!r}: write it as KEY=VALUE, e.g. error_ratio=0.01"
+            )
         overrides[key.strip()] = value.strip()
     return overrides
 
@@ -151,12 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=DEPLOY)
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)
-    thresholds = session_rules.load_thresholds(args.thresholds, _parse_overrides(args.set))
+    try:
+        thresholds = session_rules.load_thresholds(args.thresholds, _parse_overrides(args.set))
+    except session_rules.ThresholdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     files = render_all(thresholds)
     if args.check:
         stale = stale_files(files, args.out_dir)
         for relative in stale:
-            print(f"stale: {args.out_dir / relative} (run `python deploy/generate.py`)")
+            print(f"stale: {args.out_dir / relative} (run `make rules`)")
         return 1 if stale else 0
     for relative, text in files.items():
         target = args.out_dir / relative

@@ -156,17 +156,19 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
         ),
         _alert(
             ALERT_NAMES[7],
+            # Both branches only look at the watched jobs: an idle batch job that
+            # also exports session metrics is not a service that must have traffic.
             "(\n"
-            "  sum by (job, instance) "
-            f"(rate(openai_agents_session_operations_total[{t.no_operations_window}])) == 0\n"
+            "  sum by (job, instance) (rate(openai_agents_session_operations_total"
+            f"{{{t.app_job_selector}}}[{t.no_operations_window}])) == 0\n"
             "  and on (job, instance)\n"
-            "  up == 1\n"
+            f"  up{{{t.app_job_selector}}} == 1\n"
             ")\n"
             "or\n"
             "(\n"
             f"  up{{{t.app_job_selector}}} == 1\n"
             "  unless on (job, instance)\n"
-            "  openai_agents_session_operations_total\n"
+            f"  openai_agents_session_operations_total{{{t.app_job_selector}}}\n"
             ")\n",
             t.no_operations_for,
             "warning",

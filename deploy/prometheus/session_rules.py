@@ -16,8 +16,11 @@ from typing import Any
 import yaml
 from prometheus_client.utils import floatToGoString
 
+from openai_agents_session.instrumentation.metrics import DURATION_BUCKETS
+
 __all__ = [
     "RECORDED_SERIES",
+    "ThresholdError",
     "Thresholds",
     "load_thresholds",
     "recording_groups",
@@ -52,6 +55,10 @@ RECORDED_SERIES = (
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
+class ThresholdError(ValueError):
+    """A threshold that would produce wrong or dead rules; the message is one line."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
     """Every number and window the alerts use; ``thresholds.yaml`` documents each."""
@@ -74,8 +81,17 @@ class Thresholds:
     runbook_url: str
 
     def __post_init__(self) -> None:
+        if self.latency_threshold_seconds not in DURATION_BUCKETS:
+            # The SLI reads the bucket le="<threshold>": any other value selects a
+            # series that does not exist, and the latency alerts could never fire.
+            valid = ", ".join(f"{bucket:g}" for bucket in DURATION_BUCKETS)
+            raise ThresholdError(
+                f"latency_threshold_seconds={self.latency_threshold_seconds:g} is not a bucket "
+                "boundary of openai_agents_session_operation_duration_seconds, so no alert "
+                f"could measure it; use one of: {valid}"
+            )
         if not 0 < self.latency_objective < 1:
-            raise ValueError(
+            raise ThresholdError(
                 f"latency_objective={self.latency_objective!r} must be between 0 and 1 "
                 "(exclusive), e.g. 0.99 for 99% of operations within the threshold"
             )
@@ -83,12 +99,12 @@ class Thresholds:
             value = getattr(self, field.name)
             if field.type == "str" and field.name.endswith(("_for", "_window", "_horizon")):
                 if not _DURATION.match(value):
-                    raise ValueError(
+                    raise ThresholdError(
                         f"{field.name}={value!r} is not a Prometheus duration; "
                         "write it like 30s, 5m, 1h or 1d"
                     )
             elif field.type == "float" and value <= 0:
-                raise ValueError(f"{field.name}={value!r} must be a positive number")
+                raise ThresholdError(f"{field.name}={value!r} must be a positive number")
 
     @property
     def latency_bucket(self) -> str:
@@ -101,24 +117,47 @@ class Thresholds:
 
 
 def load_thresholds(path: Path, overrides: Mapping[str, str] | None = None) -> Thresholds:
-    """Read ``path`` (YAML) and apply ``key=value`` overrides given as strings."""
-    values: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    """Read ``path`` (YAML) and apply ``key=value`` overrides given as strings.
+
+    Raises :class:`ThresholdError` with one line naming the bad key or value.
+    """
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        reason = str(exc).replace("\n", " ")
+        raise ThresholdError(f"cannot read thresholds from {path}: {reason}") from exc
+    if not isinstance(values, dict):
+        raise ThresholdError(f"{path}: expected key: value lines, got a {type(values).__name__}")
     known = {field.name: field.type for field in dataclasses.fields(Thresholds)}
     for key, text in (overrides or {}).items():
         if key not in known:
-            raise KeyError(f"unknown threshold {key!r}; known: {', '.join(sorted(known))}")
+            raise ThresholdError(f"unknown threshold {key!r}; known: {', '.join(sorted(known))}")
         values[key] = text
     unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ThresholdError(
+            f"{path}: unknown threshold(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
     missing = sorted(set(known) - set(values))
-    if unknown or missing:
-        raise KeyError(
-            f"{path}: unknown keys {unknown}, missing keys {missing}; "
+    if missing:
+        raise ThresholdError(
+            f"{path}: missing threshold(s) {', '.join(map(repr, missing))}; "
             "compare with deploy/prometheus/thresholds.yaml"
         )
-    typed: dict[str, Any] = {
-        key: float(value) if known[key] == "float" else str(value) for key, value in values.items()
-    }
+    typed = {key: _typed(key, known[key], value) for key, value in values.items()}
     return Thresholds(**typed)
+
+
+def _typed(key: str, kind: str, value: Any) -> float | str:
+    if kind != "float":
+        return str(value)
+    if isinstance(value, bool):  # YAML's yes/no/true: float() would take it as 1 or 0
+        raise ThresholdError(f"{key}={value!r} is not a number; write e.g. {key}=0.05")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ThresholdError(f"{key}={value!r} is not a number; write e.g. {key}=0.05") from None
 
 
 def recording_groups() -> list[dict[str, Any]]:
@@ -140,7 +179,9 @@ def recording_groups() -> list[dict[str, Any]]:
             "(rate(openai_agents_session_session_items_bucket[5m]))",
         },
         {
-            # "or 0 * ..." makes the ratio 0, not absent, while nothing has failed yet.
+            # "or 0 * ..." makes the ratio 0, not absent, while nothing has failed yet;
+            # "> 0" leaves out operations without calls in the window (their series
+            # exist at zero from the start) instead of recording 0/0 = NaN.
             "record": ERROR_RATIO,
             "expr": (
                 "(\n"
@@ -149,7 +190,7 @@ def recording_groups() -> list[dict[str, Any]]:
                 f"  0 * sum by (job, operation) ({OPERATIONS_RATE})\n"
                 ")\n"
                 "/\n"
-                f"sum by (job, operation) ({OPERATIONS_RATE})\n"
+                f"(sum by (job, operation) ({OPERATIONS_RATE}) > 0)\n"
             ),
         },
         {

@@ -22,6 +22,8 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialWithJitterBackoff
 
+from ._redaction import redact_url as _redact
+
 __all__ = ["InjectedClient", "OwnedClients", "RedisClient", "client_from_url"]
 
 RedisClient = Redis | RedisCluster
@@ -153,10 +155,3 @@ def _sentinel_primary(url: str, options: dict[str, Any]) -> Redis:
     sentinel = Sentinel(hosts, **{k: v for k, v in options.items() if k != "db"})  # type: ignore[no-untyped-call]
     primary: Redis = sentinel.master_for(service, **options)
     return primary
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import redis
 
 from openai_agents_session.testing import SentinelGroup, ServerProcess, free_port
 
 from .conftest import Store, run_cli
+from .servers_kit import PASSWORD, ProtectedServer
 
-PASSWORD = "correct-horse-battery-staple"
 EXTRA_FLAGS = {"show": ["--json"], "export": [], "rm": ["--yes"]}
-
-
-class _ProtectedServer(ServerProcess):
-    """A server with ``requirepass``; its admin client (used by start()) knows the password."""
-
-    def client(self, **options: Any) -> redis.Redis:
-        options.setdefault("password", PASSWORD)
-        return super().client(**options)
 
 
 @pytest.fixture(scope="module")
 def protected_server() -> Iterator[ServerProcess]:
-    with _ProtectedServer(config={"requirepass": PASSWORD}) as server:
+    with ProtectedServer() as server:
         yield server
 
 
@@ -61,19 +51,47 @@ def test_an_unreachable_cluster_is_named(capsys: pytest.CaptureFixture[str]) -> 
     assert "cannot reach Redis at redis+cluster://" in _one_line_error(result.err)
 
 
-@pytest.mark.parametrize("password", ["wrong-password", None])
-def test_a_wrong_or_missing_password_is_named_and_not_echoed(
-    capsys: pytest.CaptureFixture[str], protected_server: ServerProcess, password: str | None
+def test_a_missing_password_is_named_as_required(
+    capsys: pytest.CaptureFixture[str], protected_server: ServerProcess
 ) -> None:
-    auth = f":{password}@" if password else ""
-    url = f"redis://{auth}127.0.0.1:{protected_server.port}/0"
+    url = f"redis://127.0.0.1:{protected_server.port}/0"
 
     result = run_cli(capsys, ["sessions", "ls", "--redis-url", url])
 
     assert result.code == 2
     line = _one_line_error(result.err)
-    assert "refused the credentials" in line
-    assert "wrong-password" not in line
+    assert f"Redis at {url} requires a password and none was given" in line
+    assert "redis://:PASSWORD@host:port/0" in line
+
+
+@pytest.mark.parametrize(
+    "url_form",
+    ["redis://:{password}@127.0.0.1:{port}/0", "redis://127.0.0.1:{port}/0?password={password}"],
+)
+def test_a_wrong_password_is_named_as_refused_and_not_echoed(
+    capsys: pytest.CaptureFixture[str], protected_server: ServerProcess, url_form: str
+) -> None:
+    url = url_form.format(password="hunter2-wrong", port=protected_server.port)
+
+    result = run_cli(capsys, ["sessions", "ls", "--redis-url", url])
+
+    assert result.code == 2
+    line = _one_line_error(result.err)
+    assert "refused the credentials: wrong password" in line
+    assert "hunter2" not in line
+
+
+def test_a_cluster_url_for_a_standalone_server_says_it_is_not_a_cluster(
+    capsys: pytest.CaptureFixture[str], valkey_server: ServerProcess
+) -> None:
+    url = f"redis+cluster://127.0.0.1:{valkey_server.port}"
+
+    result = run_cli(capsys, ["sessions", "ls", "--redis-url", url])
+
+    assert result.code == 2
+    line = _one_line_error(result.err)
+    assert f"Redis at {url} is a standalone server, not a Cluster" in line
+    assert "use redis://" in line
 
 
 def test_the_right_password_works(

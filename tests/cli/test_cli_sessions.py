@@ -142,7 +142,9 @@ def test_export_to_a_file_skips_corrupt_items_unless_asked(valkey_store: Store, 
 
     skipped = valkey_store.cli("sessions", "export", "mixed", "-o", str(target))
     lines_without = target.read_text().splitlines()
-    kept = valkey_store.cli("sessions", "export", "mixed", "-o", str(target), "--include-corrupt")
+    kept = valkey_store.cli(
+        "sessions", "export", "mixed", "-o", str(target), "--include-corrupt", "--force"
+    )
     lines_with = target.read_text().splitlines()
 
     assert skipped.code == kept.code == 0
@@ -151,6 +153,22 @@ def test_export_to_a_file_skips_corrupt_items_unless_asked(valkey_store: Store, 
     assert len(lines_with) == 3
     assert "corrupt_item" in json.loads(lines_with[2])
     assert skipped.out == kept.out == ""
+
+
+def test_export_refuses_to_overwrite_a_file_without_force(valkey_store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    valkey_store.write("again", messages(2))
+    target = tmp_path / "earlier.jsonl"
+    target.write_text("an earlier export\n")
+
+    refused = valkey_store.cli("sessions", "export", "again", "-o", str(target))
+    kept = target.read_text()
+    forced = valkey_store.cli("sessions", "export", "again", "-o", str(target), "--force")
+
+    assert refused.code == 2
+    assert f"'{target}' exists; add --force to overwrite it" in refused.err
+    assert kept == "an earlier export\n"
+    assert forced.code == 0, forced.err
+    assert len(target.read_text().splitlines()) == 2
 
 
 def test_rm_with_yes_deletes_the_list_and_its_companion_keys(store: Store) -> None:
@@ -163,7 +181,12 @@ def test_rm_with_yes_deletes_the_list_and_its_companion_keys(store: Store) -> No
     result = store.cli("sessions", "rm", "leaving", "--yes", "--json")
 
     assert result.code == 0, result.err
-    assert result.json() == {"session_id": "leaving", "deleted": True, "items": 3}
+    assert result.json() == {
+        "deleted": True,
+        "dry_run": False,
+        "items": 3,
+        "sessions": [{"session_id": "leaving", "items": 3}],
+    }
     assert [store.admin.exists(key) for key in keys] == [0, 0, 0]
     assert store.admin.llen(store.key("staying")) == 1
 
@@ -177,12 +200,79 @@ def test_rm_asks_first_and_keeps_the_session_unless_confirmed(valkey_store: Stor
     confirmed = valkey_store.cli("sessions", "rm", "careful", stdin="y\n")
 
     assert declined.code == no_answer.code == 1
-    assert "delete session 'careful' (2 items)" in declined.err
+    assert "delete 1 session (2 items)" in declined.err
+    assert "'careful'" in declined.err
     assert "nothing deleted" in declined.err
     assert kept == 2
     assert confirmed.code == 0
-    assert "deleted session 'careful'" in confirmed.out
+    assert "deleted 1 session(s): 2 items" in confirmed.out
     assert valkey_store.admin.exists(valkey_store.key("careful")) == 0
+
+
+def test_rm_deletes_several_ids_and_a_match_together(store: Store) -> None:
+    for name in ("a", "b", "tenant-7:x", "tenant-7:y", "tenant-8:z"):
+        store.write(name, messages(2))
+
+    result = store.cli("sessions", "rm", "a", "b", "--match", "tenant-7:*", "--yes", "--json")
+
+    assert result.code == 0, result.err
+    deleted = [s["session_id"] for s in result.json()["sessions"]]
+    assert deleted == ["a", "b", "tenant-7:x", "tenant-7:y"]
+    assert result.json()["items"] == 8
+    left = store.cli("sessions", "ls", "--json")
+    assert [row["session_id"] for row in left.json()] == ["tenant-8:z"]
+
+
+def test_rm_shows_the_count_and_a_sample_before_asking(valkey_store: Store) -> None:
+    for n in range(12):
+        valkey_store.write(f"bulk-{n:02d}", messages(1))
+
+    result = valkey_store.cli("sessions", "rm", "--match", "bulk-*", stdin="n\n")
+
+    assert result.code == 1
+    question = result.err.splitlines()[0]
+    assert question.startswith("delete 12 sessions (12 items) under prefix")
+    assert "'bulk-00', 'bulk-01', 'bulk-02', 'bulk-03', 'bulk-04' and 7 more" in question
+    assert "cannot be undone" in question
+    assert len(valkey_store.cli("sessions", "ls", "--json").json()) == 12
+
+
+def test_rm_dry_run_shows_what_it_would_delete_and_deletes_nothing(valkey_store: Store) -> None:
+    for n in range(3):
+        valkey_store.write(f"dry-{n}", messages(2))
+
+    shown = valkey_store.cli("sessions", "rm", "--match", "dry-*", "--dry-run")
+    as_json = valkey_store.cli("sessions", "rm", "dry-0", "--dry-run", "--json", "--yes")
+
+    assert shown.code == as_json.code == 0
+    assert shown.out.startswith("would delete 3 sessions (6 items)")
+    assert as_json.json()["deleted"] is False
+    assert as_json.json()["dry_run"] is True
+    assert len(valkey_store.cli("sessions", "ls", "--json").json()) == 3
+
+
+def test_rm_with_an_unknown_id_deletes_nothing(valkey_store: Store) -> None:
+    valkey_store.write("real", messages(1))
+
+    result = valkey_store.cli("sessions", "rm", "real", "ghost", "--yes")
+
+    assert result.code == 2
+    assert "no session 'ghost'" in result.err
+    assert valkey_store.admin.exists(valkey_store.key("real")) == 1
+
+
+def test_rm_needs_ids_or_a_match(valkey_store: Store) -> None:
+    result = valkey_store.cli("sessions", "rm", "--yes")
+
+    assert result.code == 2
+    assert "one or more SESSION_ID, or --match GLOB" in result.err
+
+
+def test_rm_match_with_nothing_matching_deletes_nothing(valkey_store: Store) -> None:
+    result = valkey_store.cli("sessions", "rm", "--match", "nobody-*", "--yes")
+
+    assert result.code == 0
+    assert "no sessions match 'nobody-*'" in result.out
 
 
 def test_stats_gives_totals_and_the_size_distribution(store: Store) -> None:
@@ -223,6 +313,24 @@ def test_ls_walks_a_keyspace_bigger_than_one_scan_step(store: Store) -> None:
 
     assert result.code == 0, result.err
     assert len({row["session_id"] for row in result.json()}) == 2500
+
+
+def test_ls_shows_one_page_by_default_and_says_how_many_in_all(valkey_store: Store) -> None:
+    pipe = valkey_store.admin.pipeline(transaction=False)
+    for n in range(sessions.DEFAULT_PAGE_ROWS + 25):
+        pipe.rpush(valkey_store.key(f"page-{n:03d}"), b'{"role":"user","content":"x"}')
+    pipe.execute()
+    total = sessions.DEFAULT_PAGE_ROWS + 25
+
+    paged = valkey_store.cli("sessions", "ls")
+    everything = valkey_store.cli("sessions", "ls", "--all")
+
+    shown = [n for n in range(total) if f"page-{n:03d}" in paged.out]
+    assert shown == list(range(sessions.DEFAULT_PAGE_ROWS))
+    assert f"{sessions.DEFAULT_PAGE_ROWS} of {total} sessions" in paged.out
+    assert "--all" in paged.out
+    assert all(f"page-{n:03d}" in everything.out for n in range(total))
+    assert f"{total} sessions" in everything.out
 
 
 def test_ls_shows_progress_on_a_big_keyspace(

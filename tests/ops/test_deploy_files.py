@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -55,7 +56,7 @@ def test_generated_deploy_files_are_up_to_date() -> None:
         kit.DEPLOY / "prometheus" / "thresholds.yaml"
     )
     stale = generator.stale_files(generator.render_all(thresholds), kit.DEPLOY)
-    assert not stale, f"stale: {stale}; run `python deploy/generate.py`"
+    assert not stale, f"stale: {stale}; run `make rules`"
 
 
 @pytest.mark.parametrize("path", yaml_files(), ids=lambda p: str(p.relative_to(kit.DEPLOY)))
@@ -156,7 +157,11 @@ def test_prometheus_rule_holds_exactly_the_rule_files_groups() -> None:
 
 
 def test_dashboard_configmap_holds_the_committed_dashboards() -> None:
-    (configmap,) = [m for m in manifests() if m["kind"] == "ConfigMap"]
+    (configmap,) = [
+        m
+        for m in manifests()
+        if m["kind"] == "ConfigMap" and "grafana_dashboard" in m["metadata"]["labels"]
+    ]
     assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
     loaded = {name: json.loads(text) for name, text in configmap["data"].items()}
     assert loaded == kit.committed_dashboards()
@@ -174,3 +179,87 @@ def test_service_monitor_scrapes_the_example_service_as_the_watched_job() -> Non
     thresholds = yaml.safe_load((kit.DEPLOY / "prometheus" / "thresholds.yaml").read_text())
     # Prometheus names the job after the Service: the no-operations alert watches it.
     assert thresholds["app_job_selector"] == f'job="{service["metadata"]["name"]}"'
+
+
+def _by_kind_and_name() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(m["kind"], m["metadata"]["name"]): m for m in manifests()}
+
+
+def _service_port(host_and_port: str) -> tuple[str, int]:
+    """``(service, port)`` of ``http://name:port`` or ``name:port`` in the kit's namespace."""
+    url = urlsplit(host_and_port if "://" in host_and_port else f"tcp://{host_and_port}")
+    assert url.hostname and url.port, host_and_port
+    return url.hostname, url.port
+
+
+def _assert_service_serves(service_and_port: tuple[str, int]) -> None:
+    name, port = service_and_port
+    service = _by_kind_and_name().get(("Service", name))
+    assert service is not None, f"no Service {name!r} in the Kubernetes kit"
+    assert port in {p["port"] for p in service["spec"]["ports"]}, f"{name} has no port {port}"
+
+
+def test_the_kit_creates_the_namespace_it_deploys_into() -> None:
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    namespaces = [m["metadata"]["name"] for m in manifests() if m["kind"] == "Namespace"]
+    assert namespaces == [kustomization["namespace"]]
+    assert all("namespace" not in m["metadata"] for m in manifests())  # set in one place
+
+
+def test_every_in_cluster_address_the_kit_uses_is_a_service_of_the_kit() -> None:
+    kit_objects = _by_kind_and_name()
+    env = {
+        variable["name"]: variable["value"]
+        for container in kit_objects[("Deployment", "agent-app")]["spec"]["template"]["spec"][
+            "containers"
+        ]
+        for variable in container.get("env", [])
+        if "value" in variable  # not those read from a Secret
+    }
+    _assert_service_serves(_service_port(env["REDIS_URL"]))
+    _assert_service_serves(_service_port(env["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+    collector = yaml.safe_load((kit.DEPLOY / "compose" / "otel-collector.yaml").read_text())
+    for exporter in collector["exporters"].values():
+        _assert_service_serves(_service_port(exporter["endpoint"]))
+    datasource_map = kit_objects[("ConfigMap", "openai-agents-session-tempo-datasource")]
+    (datasource,) = yaml.safe_load(next(iter(datasource_map["data"].values())))["datasources"]
+    namespace = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())["namespace"]
+    host = urlsplit(datasource["url"]).hostname
+    assert host == f"tempo.{namespace}.svc"
+    _assert_service_serves(("tempo", urlsplit(datasource["url"]).port or 80))
+
+
+def test_every_config_map_a_deployment_mounts_is_in_the_kit() -> None:
+    kit_objects = _by_kind_and_name()
+    for (kind, name), manifest in kit_objects.items():
+        if kind != "Deployment":
+            continue
+        for volume in manifest["spec"]["template"]["spec"].get("volumes", []):
+            if "configMap" in volume:
+                mounted = kit_objects.get(("ConfigMap", volume["configMap"]["name"]))
+                assert mounted is not None, f"{name}: no ConfigMap {volume['configMap']['name']}"
+                for item in volume["configMap"].get("items", []):
+                    assert item["key"] in mounted["data"], f"{name}: no key {item['key']}"
+
+
+def test_the_dashboard_tempo_variable_has_a_tempo_in_both_kits() -> None:
+    dashboard = next(iter(kit.committed_dashboards().values()))
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["tempo"]["query"] == "tempo"
+    compose = yaml.safe_load(COMPOSE.read_text())
+    assert "tempo" in compose["services"]
+    assert ("Deployment", "tempo") in _by_kind_and_name()
+
+
+def test_no_tracked_file_is_ignored_by_git() -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--ignored", "--exclude-standard"],
+        cwd=kit.REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert listed.stdout.split() == []

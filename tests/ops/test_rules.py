@@ -96,18 +96,113 @@ def test_recorded_series_names_follow_level_metric_operations() -> None:
             assert re.fullmatch(r"[a-z_]+:openai_agents_session_[a-z_]+:[a-z0-9_]+", rule["record"])
 
 
-def test_thresholds_can_be_overridden_and_bad_ones_are_named() -> None:
+def test_thresholds_can_be_overridden() -> None:
     generator = kit.deploy_generator()
-    thresholds_file = kit.DEPLOY / "prometheus" / "thresholds.yaml"
     tuned = generator.session_rules.load_thresholds(
-        thresholds_file, {"latency_threshold_seconds": "0.5", "error_ratio": "0.01"}
+        THRESHOLDS_FILE, {"latency_threshold_seconds": "0.5", "error_ratio": "0.01"}
     )
     files = generator.render_rule_files(tuned)
     assert 'le="0.5"' in files[generator.RECORDING_FILE]
     assert "> 0.01\n" in files[generator.ALERTS_FILE]
-    with pytest.raises(ValueError, match=r"latency_objective=1\.5"):
-        generator.session_rules.load_thresholds(thresholds_file, {"latency_objective": "1.5"})
-    with pytest.raises(ValueError, match="error_ratio_for='ten minutes'"):
-        generator.session_rules.load_thresholds(thresholds_file, {"error_ratio_for": "ten minutes"})
-    with pytest.raises(KeyError, match="unknown threshold 'eror_ratio'"):
-        generator.session_rules.load_thresholds(thresholds_file, {"eror_ratio": "0.1"})
+
+
+THRESHOLDS_FILE = kit.DEPLOY / "prometheus" / "thresholds.yaml"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "latency_threshold_seconds=0.3",
+            "latency_threshold_seconds=0.3 is not a bucket boundary of "
+            "openai_agents_session_operation_duration_seconds, so no alert could measure it; "
+            "use one of: 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, "
+            "0.1, 0.25, 0.5, 1, 2.5, 5, 10",
+        ),
+        ("eror_ratio=0.1", "unknown threshold 'eror_ratio'; known: app_job_selector, "),
+        ("error_ratio=lots", "error_ratio='lots' is not a number; write e.g. error_ratio=0.05"),
+        ("latency_objective=1.5", "latency_objective=1.5 must be between 0 and 1"),
+        ("error_ratio_for=ten", "error_ratio_for='ten' is not a Prometheus duration"),
+        ("error_ratio", "--set 'error_ratio': write it as KEY=VALUE"),
+    ],
+)
+def test_a_bad_threshold_stops_the_generator_with_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], override: str, message: str
+) -> None:
+    generator = kit.deploy_generator()
+
+    code = generator.main(["--set", override, "--out-dir", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: {message}"), err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("error_ratio: true\n", "error_ratio=True is not a number"),
+        ("surprise: 1\n", "unknown threshold(s) 'surprise'"),
+        ("- a list\n", "expected key: value lines, got a list"),
+    ],
+)
+def test_a_bad_thresholds_file_is_named_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    thresholds = tmp_path / "thresholds.yaml"
+    defaults = yaml.safe_load(THRESHOLDS_FILE.read_text())
+    extra = yaml.safe_load(text)
+    if isinstance(extra, dict):
+        defaults.update(extra)
+        thresholds.write_text(yaml.safe_dump(defaults))
+    else:
+        thresholds.write_text(text)
+    out = tmp_path / "out"
+
+    code = kit.deploy_generator().main(["--thresholds", str(thresholds), "--out-dir", str(out)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_make_rules_renders_other_thresholds(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "rules",
+            "SET=latency_threshold_seconds=0.5 error_ratio=0.01",
+            f"OUT={tmp_path}",
+        ],
+        cwd=kit.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    recording = (
+        tmp_path / "prometheus/rules/openai_agents_session.recording.rules.yml"
+    ).read_text()
+    assert 'le="0.5"' in recording
+    assert (tmp_path / "kubernetes/prometheusrule.yaml").exists()
+
+
+def test_make_rules_refuses_a_threshold_that_is_not_a_bucket(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["make", "-s", "rules", "SET=latency_threshold_seconds=0.3", f"OUT={tmp_path}"],
+        cwd=kit.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "latency_threshold_seconds=0.3 is not a bucket boundary" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisClusterException, RedisError
 
-from ._errors import EXIT_ERROR, CliError, describe_redis_error
+from ._errors import EXIT_ERROR, CliError, describe_redis_error, operator_line
 from .sessions import add_sessions_parser
 
 __all__ = ["build_parser", "main"]
@@ -41,27 +41,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help and usage errors
         return int(exit_.code or 0)
+    url = getattr(args, "redis_url", None)
     try:
         outcome = args.command(args)
         if inspect.iscoroutine(outcome):
             outcome = asyncio.run(outcome)
         return int(outcome)
     except CliError as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), url)
     except (RedisError, RedisClusterException) as exc:
-        return _fail(describe_redis_error(exc, getattr(args, "redis_url", None) or "(demo)"))
+        # Already masked and escaped: its hints show URL shapes that must stay readable.
+        print(f"error: {describe_redis_error(exc, url or '(demo)')}", file=sys.stderr)
+        return EXIT_ERROR
     except ValueError as exc:  # e.g. an unsupported URL scheme, named by the message
-        return _fail(str(exc))
+        return _fail(str(exc), url)
+    except TypeError as exc:
+        # redis-py passes unknown ?name=value URL options on as keyword arguments and
+        # fails at the first connection; anything else is a bug and keeps its traceback.
+        if url is None or "unexpected keyword argument" not in str(exc):
+            raise
+        return _fail(
+            f"--redis-url {url} has an option the Redis client does not know ({exc}); "
+            "redis-py's from_url documents the names it accepts",
+            url,
+        )
     except BrokenPipeError:  # `... | head`: the reader has all it wanted
         sys.stderr.close()
         return 0
     except OSError as exc:
-        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), url)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+def _fail(message: str, url: str | None) -> int:
+    """Print ``message``, which may quote the URL or foreign text: masked and escaped."""
+    print(f"error: {operator_line(message, url)}", file=sys.stderr)
     return EXIT_ERROR

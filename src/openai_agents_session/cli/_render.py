@@ -10,16 +10,19 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._redaction import escape_control
 from ._errors import CliError, redact_url
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+    from rich.text import Text
 
     from ._keyspace import SessionSummary
     from ._session_detail import SessionDetail
 
 __all__ = [
     "console",
+    "safe_text",
     "format_bytes",
     "format_ttl",
     "item_table",
@@ -40,6 +43,17 @@ def console(*, stderr: bool = False) -> Console:
             "run: pip install 'openai-agents-session[demo]' (or use --json)"
         ) from exc
     return Console(stderr=stderr, highlight=False)
+
+
+def safe_text(text: str, style: str = "") -> Text:
+    """Data (session ids, keys, item kinds, content) as rich text with control bytes escaped.
+
+    A ``Text`` is never parsed as markup, and escaping keeps terminal sequences
+    stored by an application (``ESC[2J``, OSC 8 links) from acting on the terminal.
+    """
+    from rich.text import Text
+
+    return Text(escape_control(text), style=style)
 
 
 def print_json(value: Any) -> None:
@@ -75,14 +89,11 @@ def format_bytes(size: float | None) -> str:
 
 
 def location(redis_url: str, key_prefix: str) -> RenderableType:
-    from rich.text import Text
-
-    return Text(f"{redact_url(redis_url)} · prefix {key_prefix!r}", style="dim")
+    return safe_text(f"{redact_url(redis_url)} · prefix {key_prefix!r}", style="dim")
 
 
 def sessions_table(summaries: Sequence[SessionSummary], title: str) -> RenderableType:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     table.add_column("session id", overflow="fold")
@@ -91,7 +102,7 @@ def sessions_table(summaries: Sequence[SessionSummary], title: str) -> Renderabl
     table.add_column("memory", justify="right")
     for summary in summaries:
         table.add_row(
-            Text(summary.session_id),
+            safe_text(summary.session_id),
             str(summary.items),
             format_ttl(summary.ttl_seconds),
             format_bytes(summary.memory_bytes),
@@ -117,7 +128,7 @@ def session_header(detail: SessionDetail) -> RenderableType:
         ("companion keys", ", ".join(detail.companions) or "none"),
     ]
     for name, value in rows:
-        grid.add_row(name, Text(value))
+        grid.add_row(name, safe_text(value))
     if corrupt:
         shown = ", ".join(str(i) for i in corrupt[:20]) + (" ..." if len(corrupt) > 20 else "")
         grid.add_row(
@@ -139,9 +150,9 @@ def item_table(detail: SessionDetail, last: int, *, content: bool) -> Renderable
         table.add_column("content", overflow="fold")
     for item in shown:
         style = "red" if item.corrupt else ""
-        row: list[Text] = [Text(str(item.index)), Text(str(item.size)), Text(item.kind, style)]
+        row = [Text(str(item.index)), Text(str(item.size)), safe_text(item.kind, style)]
         if content:
-            row.append(Text(item.raw.decode("utf-8", "replace"), style))
+            row.append(safe_text(item.raw.decode("utf-8", "replace"), style))
         table.add_row(*row)
     return table
 

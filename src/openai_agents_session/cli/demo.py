@@ -33,6 +33,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
 def add_demo_parser(commands: argparse._SubParsersAction[Any]) -> None:
     demo = commands.add_parser(
         "demo",
@@ -81,7 +91,16 @@ def add_demo_parser(commands: argparse._SubParsersAction[Any]) -> None:
         "--metrics-host", default="127.0.0.1", metavar="HOST", help="/metrics address (127.0.0.1)"
     )
     demo.add_argument(
-        "--keep-running", action="store_true", help="keep serving /metrics until Ctrl-C"
+        "--keep-running",
+        action="store_true",
+        help="then keep a trickle of agent traffic going and serve /metrics until Ctrl-C",
+    )
+    demo.add_argument(
+        "--traffic-interval",
+        type=_positive_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --keep-running: one agent turn (and one rarer event) every SECONDS (1.0)",
     )
     demo.add_argument(
         "--json", action="store_true", help="print a JSON summary as the last line of stdout"
@@ -129,7 +148,7 @@ def run_demo(args: argparse.Namespace) -> int:
             result = asyncio.run(_run_conversations(args, redis_url, telemetry, out))
             report(args, out, telemetry, result, metrics, redis_url)
             if args.keep_running:
-                _serve_until_interrupted(out, metrics.url)
+                _keep_trickling(args, out, metrics.url, redis_url, telemetry)
             return 0 if not result.failures else 1
         except KeyboardInterrupt:
             # The Agents SDK leaves a coroutine of the cancelled turn unawaited;
@@ -165,6 +184,7 @@ async def _run_conversations(
 
     from .. import RedisSession, instrument
     from .._clients import client_from_url
+    from ..instrumentation.privacy import KEY_ENVIRONMENT_VARIABLE
     from ._demo_agents import ConversationPlan, run_conversation
     from ._demo_telemetry import warnings_logger
     from ._demo_view import DemoResult, operations_table
@@ -200,6 +220,9 @@ async def _run_conversations(
         def advance() -> None:
             progress.advance(turns)
 
+        # One process: a key of its own is enough (and the environment's, if set).
+        session_id_key = os.environ.get(KEY_ENVIRONMENT_VARIABLE) or secrets.token_hex(16)
+
         async def converse(plan: ConversationPlan) -> str:
             session = RedisSession(
                 plan.session_id,
@@ -213,6 +236,7 @@ async def _run_conversations(
                 tracer_provider=telemetry.tracer_provider,
                 registry=telemetry.registry,
                 logger=logger,
+                session_id_key=session_id_key,
             )
             return await run_conversation(plan, instrumented, tracer, advance)
 
@@ -244,13 +268,38 @@ async def _run_conversations(
         await client.aclose()
 
 
-def _serve_until_interrupted(out: Any, metrics_url: str) -> None:
+def _keep_trickling(
+    args: argparse.Namespace, out: Any, metrics_url: str, redis_url: str, telemetry: Any
+) -> None:
+    from ._demo_trickle import TrickleSettings, run_trickle
     from ._demo_view import say
+
+    settings = TrickleSettings(
+        interval=args.traffic_interval,
+        key_prefix=args.key_prefix,
+        ttl=args.ttl,
+        max_items=args.max_items,
+        model_delay=args.model_delay,
+        model_name=args.model,
+    )
+
+    async def trickle() -> None:
+        from .._clients import client_from_url
+
+        client = client_from_url(redis_url, socket_connect_timeout=5)
+        try:
+            await run_trickle(settings, client, telemetry)
+        finally:
+            await client.aclose()
 
     try:
         # Announced inside the try: a Ctrl-C right after the message is a clean stop too.
-        say(out, f"serving {metrics_url} until Ctrl-C")
-        while True:
-            time.sleep(3600)
+        say(
+            out,
+            f"serving {metrics_url} until Ctrl-C, with one agent turn every "
+            f"{args.traffic_interval:g} s and, in turn, a pop, a big trimmed (slow) import, "
+            "a failing read and a new conversation",
+        )
+        asyncio.run(trickle())
     except KeyboardInterrupt:
         out.print("stopping")

@@ -17,9 +17,11 @@ from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
 from . import _render
-from ._errors import EXIT_DECLINED, redact_url
+from ._connection import open_keyspace
+from ._errors import CliError, operator_line, redact_url
 from ._keyspace import Keyspace, SessionSummary
-from ._session_detail import SessionDetail, count_items, delete_session, load_session
+from ._remove import add_rm_parser, remove_sessions
+from ._session_detail import SessionDetail, load_session
 
 __all__ = ["add_sessions_parser"]
 
@@ -27,18 +29,24 @@ DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_KEY_PREFIX = "openai_agents_session"
 # Below this many keys a listing finishes before a progress bar would be readable.
 PROGRESS_THRESHOLD_KEYS = 20_000
+# Rows of the human `ls` table unless --limit or --all: a screenful, not 3,000 lines.
+# --json lists everything (scripts want all of it).
+DEFAULT_PAGE_ROWS = 50
 
 
 def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     sessions = commands.add_parser("sessions", help="list, inspect, export and delete sessions")
     actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     target = argparse.ArgumentParser(add_help=False)
+    default_url = os.environ.get("OPENAI_AGENTS_SESSION_REDIS_URL", DEFAULT_REDIS_URL)
+    # The default may come from the environment with a password: --help shows it masked.
+    shown_default = redact_url(default_url).replace("%", "%%")
     target.add_argument(
         "--redis-url",
         metavar="URL",
-        default=os.environ.get("OPENAI_AGENTS_SESSION_REDIS_URL", DEFAULT_REDIS_URL),
+        default=default_url,
         help="redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://host:port/"
-        "service (default: $OPENAI_AGENTS_SESSION_REDIS_URL or %(default)s)",
+        f"service (default: $OPENAI_AGENTS_SESSION_REDIS_URL or {shown_default})",
     )
     target.add_argument(
         "--key-prefix", default=DEFAULT_KEY_PREFIX, metavar="PREFIX", help="(%(default)s)"
@@ -51,7 +59,15 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     ls.add_argument("--sort", choices=("id", "items", "ttl", "memory"), default="id")
     ls.add_argument("--desc", action="store_true", help="largest first")
     ls.add_argument("--min-items", type=int, default=0, metavar="N")
-    ls.add_argument("--limit", type=int, default=None, metavar="N", help="show only N rows")
+    page = ls.add_mutually_exclusive_group()
+    page.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"show only N rows (default: {DEFAULT_PAGE_ROWS} in the table, all with --json)",
+    )
+    page.add_argument("--all", action="store_true", help="show every row in the table")
     ls.add_argument("--json", action="store_true", help="a JSON array on stdout")
     ls.set_defaults(command=_ls)
 
@@ -66,17 +82,17 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     export.add_argument("session_id")
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     export.add_argument(
+        "--force", action="store_true", help="overwrite FILE if it exists (default: refuse)"
+    )
+    export.add_argument(
         "--include-corrupt",
         action="store_true",
         help='export items that are not JSON as {"corrupt_item": "<text>"} (default: skip)',
     )
     export.set_defaults(command=_export)
 
-    rm = actions.add_parser("rm", parents=[target], help="delete a session (asks first)")
-    rm.add_argument("session_id")
-    rm.add_argument("-y", "--yes", action="store_true", help="do not ask (for scripts)")
-    rm.add_argument("--json", action="store_true")
-    rm.set_defaults(command=_rm)
+    add_rm_parser(actions, target)
+    actions.choices["rm"].set_defaults(command=_rm)
 
     stats = actions.add_parser("stats", parents=[target], help="totals and size distribution")
     stats.add_argument("--json", action="store_true")
@@ -85,7 +101,7 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 @asynccontextmanager
 async def _keyspace(args: argparse.Namespace) -> AsyncIterator[Keyspace]:
-    keyspace = Keyspace.connect(args.redis_url, args.key_prefix)
+    keyspace = open_keyspace(args.redis_url, args.key_prefix)
     try:
         yield keyspace
     finally:
@@ -125,20 +141,24 @@ _SORT_KEYS: dict[str, Callable[[SessionSummary], Any]] = {
 async def _ls(args: argparse.Namespace) -> int:
     async with _keyspace(args) as keyspace:
         found = await _collect(keyspace, args.match, quiet=args.json)
-    chosen = [s for s in found if s.items >= args.min_items]
-    chosen.sort(key=_SORT_KEYS[args.sort], reverse=args.desc)
-    if args.limit is not None:
-        chosen = chosen[: max(args.limit, 0)]
+    matching = [s for s in found if s.items >= args.min_items]
+    matching.sort(key=_SORT_KEYS[args.sort], reverse=args.desc)
+    limit = args.limit
+    if limit is None and not (args.json or args.all):
+        limit = DEFAULT_PAGE_ROWS
+    chosen = matching if limit is None else matching[: max(limit, 0)]
     if args.json:
         _render.print_json([s.as_json() for s in chosen])
         return 0
     out = _render.console()
     out.print(_render.location(args.redis_url, args.key_prefix))
     if not chosen:
-        out.print(f"no sessions match {args.match!r}")
+        out.print(_render.safe_text(f"no sessions match {args.match!r}"))
         return 0
-    shown = f"{len(chosen)} of {len(found)}" if len(chosen) < len(found) else str(len(found))
-    out.print(_render.sessions_table(chosen, f"{shown} sessions"))
+    title = f"{len(matching)} sessions"
+    if len(chosen) < len(matching):
+        title = f"{len(chosen)} of {len(matching)} sessions (--limit N or --all for more)"
+    out.print(_render.sessions_table(chosen, title))
     return 0
 
 
@@ -174,12 +194,16 @@ async def _load(args: argparse.Namespace) -> SessionDetail:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.output and not args.force and os.path.lexists(args.output):
+        # Checked before connecting: an export must never cost an earlier one.
+        raise CliError(f"{args.output!r} exists; add --force to overwrite it")
     detail = asyncio.run(_load(args))
     lines = [
         item.export_line() for item in detail.items if args.include_corrupt or not item.corrupt
     ]
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as file:
+        # "x" also refuses a file created while the session was being read.
+        with open(args.output, "w" if args.force else "x", encoding="utf-8") as file:
             _write_lines(file, lines)
         where = args.output
     else:
@@ -187,7 +211,8 @@ def _export(args: argparse.Namespace) -> int:
         where = "stdout"
     skipped = len(detail.items) - len(lines)
     note = f"; skipped {skipped} corrupt item(s) (--include-corrupt keeps them)" if skipped else ""
-    print(f"exported {len(lines)} item(s) of {args.session_id!r} to {where}{note}", file=sys.stderr)
+    message = f"exported {len(lines)} item(s) of {args.session_id!r} to {where}{note}"
+    print(operator_line(message), file=sys.stderr)
     return 0
 
 
@@ -199,31 +224,7 @@ def _write_lines(file: TextIO, lines: Sequence[str]) -> None:
 
 async def _rm(args: argparse.Namespace) -> int:
     async with _keyspace(args) as keyspace:
-        items = await count_items(keyspace, args.session_id)
-        if not args.yes and not _confirm(
-            f"delete session {args.session_id!r} ({items} items) from "
-            f"{redact_url(args.redis_url)}? This cannot be undone. [y/N] "
-        ):
-            print("nothing deleted", file=sys.stderr)
-            return EXIT_DECLINED
-        removed = await delete_session(keyspace, args.session_id)
-    if args.json:
-        _render.print_json({"session_id": args.session_id, "deleted": True, "items": items})
-    else:
-        print(f"deleted session {args.session_id!r}: {items} items, {removed} key(s)")
-    return 0
-
-
-def _confirm(question: str) -> bool:
-    print(question, end="", file=sys.stderr, flush=True)
-    try:
-        answer = sys.stdin.readline()
-        echoed = sys.stdin.isatty()
-    except (OSError, ValueError):  # stdin closed or detached
-        answer, echoed = "", False
-    if not echoed:
-        print(file=sys.stderr)  # end the question's line, as a typed answer would
-    return answer.strip().lower() in ("y", "yes")
+        return await remove_sessions(keyspace, args)
 
 
 def _percentiles(values: Sequence[int]) -> dict[str, int]:

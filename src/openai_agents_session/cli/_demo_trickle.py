@@ -1,0 +1,151 @@
+"""``demo --keep-running``: a steady trickle of agent traffic, so a dashboard stays alive.
+
+Every ``interval`` seconds one agent turn runs on the current conversation (a history
+read and the turn's writes), and one of the events a real service meets now and then
+follows, in turn:
+
+* ``pop_item``: the user takes back their last message;
+* a big import into a session capped at ``max_items`` (items trimmed in the same
+  round trip), instrumented with a 1 µs slow threshold: it counts as a slow call;
+* a failing read: the id of a key another program filled with a string (an error,
+  classified by type);
+* ``clear_session``: the conversation ends, the next one starts on a new id.
+
+So within a few rounds every operation, outcome and rare-event series moves, and each
+dashboard panel has something to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+__all__ = ["TrickleSettings", "run_trickle"]
+
+# The import session keeps this many items, so every import trims.
+IMPORT_MAX_ITEMS = 10
+IMPORT_ITEMS = 60
+IMPORT_ITEM_BYTES = 2048
+# An SLO no call can meet: every import shows on the slow-operations panel (a demo
+# cannot rely on its machine being slow).
+IMPORT_SLOW_THRESHOLD_SECONDS = 1e-6
+# Finished spans are kept in memory for the span tree; a long trickle must not grow them.
+SPANS_KEPT = 5_000
+
+
+@dataclass(frozen=True)
+class TrickleSettings:
+    interval: float
+    key_prefix: str
+    ttl: int
+    max_items: int
+    model_delay: float
+    model_name: str | None
+
+
+def quiet_logger() -> Any:
+    """A structlog logger that drops everything: the trickle's slow calls and failures are
+    on purpose, and a line for each would bury the terminal."""
+    import structlog
+
+    return structlog.wrap_logger(
+        structlog.ReturnLogger(),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
+    )
+
+
+async def run_trickle(
+    settings: TrickleSettings,
+    client: Any,
+    telemetry: Any,
+    rounds: int | None = None,
+) -> int:
+    """Run rounds until cancelled (or ``rounds`` of them); returns how many ran."""
+    from .. import RedisSession, instrument
+    from ._demo_agents import ConversationPlan, run_conversation
+
+    run_tag = secrets.token_hex(3)
+    logger = quiet_logger()
+    tracer = telemetry.tracer_provider.get_tracer("openai_agents_session.demo")
+
+    def session(session_id: str, **options: Any) -> Any:
+        slow = options.pop("slow_threshold_seconds", 0.25)
+        store = RedisSession(
+            session_id, client, key_prefix=settings.key_prefix, ttl=settings.ttl, **options
+        )
+        return instrument(
+            store,
+            tracer_provider=telemetry.tracer_provider,
+            registry=telemetry.registry,
+            logger=logger,
+            slow_threshold_seconds=slow,
+        )
+
+    broken_id = f"trickle-{run_tag}-not-a-list"
+    await client.set(f"{settings.key_prefix}:{broken_id}", "written by another program")
+    broken = session(broken_id)
+    importer = session(
+        f"trickle-{run_tag}-import",
+        max_items=IMPORT_MAX_ITEMS,
+        slow_threshold_seconds=IMPORT_SLOW_THRESHOLD_SECONDS,
+    )
+    conversation_ids = (f"trickle-{run_tag}-{n:05d}" for n in itertools.count())
+    current = session(next(conversation_ids), max_items=settings.max_items)
+
+    async def import_batch() -> None:
+        padding = "x" * IMPORT_ITEM_BYTES
+        batch = [
+            {"role": "user", "content": f"imported {n} {padding}"} for n in range(IMPORT_ITEMS)
+        ]
+        with tracer.start_as_current_span("import history"):
+            await importer.add_items(batch)
+
+    async def failing_read() -> None:
+        # The error is counted by the instrumentation: that is the point of this call.
+        with tracer.start_as_current_span("read another program's key"), suppress(RedisError):
+            await broken.get_items()
+
+    async def end_conversation() -> None:
+        nonlocal current
+        await current.clear_session()
+        current = session(next(conversation_ids), max_items=settings.max_items)
+
+    async def take_back() -> None:
+        await current.pop_item()
+
+    events: tuple[Callable[[], Any], ...] = (
+        take_back,
+        import_batch,
+        failing_read,
+        end_conversation,
+    )
+    done = 0
+    try:
+        for index in itertools.count():
+            if rounds is not None and done >= rounds:
+                break
+            plan = ConversationPlan(
+                index=index,
+                session_id=current.session_id,
+                turns=1,
+                model_delay=settings.model_delay,
+                model_name=settings.model_name,
+                agent_tracing=telemetry.agents_bridge,
+            )
+            await run_conversation(plan, current, tracer, lambda: None)
+            await events[index % len(events)]()
+            done += 1
+            if len(telemetry.exporter.get_finished_spans()) > SPANS_KEPT:
+                telemetry.exporter.clear()
+            await asyncio.sleep(settings.interval)
+    finally:
+        await client.delete(f"{settings.key_prefix}:{broken_id}")
+    return done
