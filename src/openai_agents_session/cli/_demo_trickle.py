@@ -17,10 +17,13 @@ dashboard panel has something to show.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
+import signal
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -28,7 +31,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-__all__ = ["TrickleSettings", "run_trickle"]
+__all__ = ["TrickleSettings", "keep_trickling", "run_trickle"]
 
 # The import session keeps this many items, so every import trims.
 IMPORT_MAX_ITEMS = 10
@@ -66,9 +69,15 @@ async def run_trickle(
     settings: TrickleSettings,
     client: Any,
     telemetry: Any,
+    stop: asyncio.Event | None = None,
     rounds: int | None = None,
 ) -> int:
-    """Run rounds until cancelled (or ``rounds`` of them); returns how many ran."""
+    """Run rounds until ``stop`` is set (or ``rounds`` of them); returns how many ran.
+
+    A stop request ends the trickle after the round in flight: cancelling an agent
+    run halfway is not reliably seen through the SDK, an event between rounds is.
+    """
+    stop = stop or asyncio.Event()
     from .. import RedisSession, instrument
     from ._demo_agents import ConversationPlan, run_conversation
 
@@ -130,7 +139,7 @@ async def run_trickle(
     done = 0
     try:
         for index in itertools.count():
-            if rounds is not None and done >= rounds:
+            if stop.is_set() or (rounds is not None and done >= rounds):
                 break
             plan = ConversationPlan(
                 index=index,
@@ -145,7 +154,64 @@ async def run_trickle(
             done += 1
             if len(telemetry.exporter.get_finished_spans()) > SPANS_KEPT:
                 telemetry.exporter.clear()
-            await asyncio.sleep(settings.interval)
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.interval)
     finally:
         await client.delete(f"{settings.key_prefix}:{broken_id}")
     return done
+
+
+def keep_trickling(
+    args: argparse.Namespace, out: Any, metrics_url: str, redis_url: str, telemetry: Any
+) -> None:
+    """Run the trickle until Ctrl-C or SIGTERM, saying what it does."""
+    from ._demo_view import say
+
+    settings = TrickleSettings(
+        interval=args.traffic_interval,
+        key_prefix=args.key_prefix,
+        ttl=args.ttl,
+        max_items=args.max_items,
+        model_delay=args.model_delay,
+        model_name=args.model,
+    )
+
+    async def trickle() -> None:
+        from .._clients import client_from_url
+
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        client = client_from_url(redis_url, socket_connect_timeout=5)
+        try:
+            await run_trickle(settings, client, telemetry, stop)
+        finally:
+            await client.aclose()
+
+    try:
+        # Announced inside the try: a Ctrl-C right after the message is a clean stop too.
+        say(
+            out,
+            f"serving {metrics_url} until Ctrl-C, with one agent turn every "
+            f"{args.traffic_interval:g} s and, in turn, a pop, a big trimmed (slow) import, "
+            "a failing read and a new conversation",
+        )
+        asyncio.run(trickle())
+    except (KeyboardInterrupt, asyncio.CancelledError):  # a signal outside the loop, or twice
+        pass
+    out.print("stopping")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl-C or SIGTERM sets ``stop`` (the round in flight finishes); a second one cancels."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+
+    def request_stop() -> None:
+        if stop.is_set() and main_task is not None:
+            main_task.cancel()
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not available off the main thread or on Windows: Ctrl-C then interrupts as usual.
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            loop.add_signal_handler(signum, request_stop)

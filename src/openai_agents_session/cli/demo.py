@@ -148,7 +148,9 @@ def run_demo(args: argparse.Namespace) -> int:
             result = asyncio.run(_run_conversations(args, redis_url, telemetry, out))
             report(args, out, telemetry, result, metrics, redis_url)
             if args.keep_running:
-                _keep_trickling(args, out, metrics.url, redis_url, telemetry)
+                from ._demo_trickle import keep_trickling
+
+                keep_trickling(args, out, metrics.url, redis_url, telemetry)
             return 0 if not result.failures else 1
         except KeyboardInterrupt:
             # The Agents SDK leaves a coroutine of the cancelled turn unawaited;
@@ -266,40 +268,3 @@ async def _run_conversations(
         )
     finally:
         await client.aclose()
-
-
-def _keep_trickling(
-    args: argparse.Namespace, out: Any, metrics_url: str, redis_url: str, telemetry: Any
-) -> None:
-    from ._demo_trickle import TrickleSettings, run_trickle
-    from ._demo_view import say
-
-    settings = TrickleSettings(
-        interval=args.traffic_interval,
-        key_prefix=args.key_prefix,
-        ttl=args.ttl,
-        max_items=args.max_items,
-        model_delay=args.model_delay,
-        model_name=args.model,
-    )
-
-    async def trickle() -> None:
-        from .._clients import client_from_url
-
-        client = client_from_url(redis_url, socket_connect_timeout=5)
-        try:
-            await run_trickle(settings, client, telemetry)
-        finally:
-            await client.aclose()
-
-    try:
-        # Announced inside the try: a Ctrl-C right after the message is a clean stop too.
-        say(
-            out,
-            f"serving {metrics_url} until Ctrl-C, with one agent turn every "
-            f"{args.traffic_interval:g} s and, in turn, a pop, a big trimmed (slow) import, "
-            "a failing read and a new conversation",
-        )
-        asyncio.run(trickle())
-    except KeyboardInterrupt:
-        out.print("stopping")
