@@ -10,6 +10,8 @@ writes or pops (restored with raw ``RPUSH`` outside the timing);
 ``clear_session`` deletes fresh sessions of 10 items written by the contender itself.
 At concurrency 64, 64 tasks (one session each) share one client and its pool, and the
 time per call is the batch's wall time divided by its calls (inverse throughput).
+Where the time goes: each batch also records the client thread's CPU time and the
+server's (``INFO commandstats``) per call.
 """
 
 from __future__ import annotations
@@ -143,10 +145,24 @@ class _Workers:
             await pipe.execute()
 
 
-def _lane(operation: Operation, workers: _Workers, concurrency: int, calls: int) -> Lane:
+async def _server_micros(admin: Redis) -> float:
+    """The server's CPU µs spent in commands so far (``INFO commandstats``), INFO aside."""
+    stats = await admin.info("commandstats")
+    return sum(float(entry["usec"]) for name, entry in stats.items() if name != "cmdstat_info")
+
+
+def _lane(
+    operation: Operation,
+    workers: _Workers,
+    concurrency: int,
+    calls: int,
+    costs: dict[str, list[float]],
+) -> Lane:
+    """Wall µs per call; the client thread's and the server's CPU µs per call go to ``costs``."""
     batches = iter(range(10**9))
     items = workers.items
     window = len(items) - 10
+    total = concurrency * calls
 
     async def worker(sessions: list[Any], offset: int) -> None:
         # Every call writes different items, as a conversation would; reads ignore them.
@@ -156,9 +172,16 @@ def _lane(operation: Operation, workers: _Workers, concurrency: int, calls: int)
 
     async def lane() -> float:
         per_worker = await workers.prepared(operation, concurrency, calls, next(batches))
+        server_before = await _server_micros(workers.client)
+        cpu_started = time.thread_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker(s, index * 13) for index, s in enumerate(per_worker)))
-        return (time.perf_counter() - started) / (concurrency * calls) * 1e6  # µs per call
+        wall = time.perf_counter() - started
+        cpu = time.thread_time() - cpu_started
+        server = await _server_micros(workers.client) - server_before
+        costs["client"].append(cpu / total * 1e6)
+        costs["server"].append(server / total)
+        return wall / total * 1e6
 
     return lane
 
@@ -200,17 +223,24 @@ async def measure_operations(
             operation_rounds = long_batch_rounds if long_batch else rounds
             if count == 0 or operation_rounds == 0:
                 continue
+            costs = {name: {"client": [], "server": []} for name in lanes_state}
             lanes = {
-                name: _lane(operation, state, concurrency, count)
+                name: _lane(operation, state, concurrency, count, costs[name])
                 for name, state in lanes_state.items()
             }
             started = time.perf_counter()
             samples = await interleave(lanes, operation_rounds, rng)
+            # The warm-up round's costs were recorded too: keep the measured rounds'.
+            cpu = {
+                name: {kind: summary(values[-operation_rounds:]) for kind, values in split.items()}
+                for name, split in costs.items()
+            }
             entry: dict[str, Any] = {
                 "operation": operation.name,
                 "concurrency": concurrency,
                 "calls_per_batch": concurrency * count,
                 "micros_per_call": {name: summary(values) for name, values in samples.items()},
+                "cpu_micros_per_call": cpu,
                 "ratios": {parser: _ratios(samples, parser) for parser in clients},
                 "python_over_hiredis": {
                     contender: paired_ratio(

@@ -62,7 +62,8 @@ def _header(results: dict[str, Any]) -> list[str]:
         f"{machine['os']}; load average (1, 5, 15 min) {machine['load_average_at_start']} at "
         f"start, {machine['load_average_at_end']} at the end (the machine is shared).",
         f"- Server: {versions['server']} on loopback, started by the run; client redis-py "
-        f"{versions['redis']} (hiredis {versions.get('hiredis') or 'not installed'}), "
+        f"{versions['redis']} speaking RESP{meta['resp']} (hiredis "
+        f"{versions.get('hiredis') or 'not installed'}), "
         f"Python {versions['python']}.",
         f"- Libraries: {libraries}.",
         f"- Items: SDK-shaped message dicts (user, tool call, tool output, assistant), "
@@ -189,6 +190,23 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
             )
         header = ["operation", "floor", "ours", "sdk", "ours / floor", "ours / sdk"]
         lines += [f"Concurrency {concurrency}:", "", *_table(header, rows)]
+    rows = []
+    for entry in operations:
+        if entry["concurrency"] != 1:
+            continue
+        cells = [entry["operation"]]
+        for contender in ("floor", "ours", "sdk"):
+            cost = entry["cpu_micros_per_call"][f"{contender} (python)"]
+            cells.append(f"{_num(cost['client']['median'])} / {_num(cost['server']['median'])}")
+        rows.append(cells)
+    if rows:
+        lines += [
+            "Where the time goes at concurrency 1: client thread CPU µs / server CPU µs "
+            "(`INFO commandstats`) per call; the rest of the wall time is the loopback, "
+            "the event loop and waiting for a core.",
+            "",
+            *_table(["operation", "floor", "ours", "sdk"], rows),
+        ]
     trips = results.get("round_trips", {})
     if trips:
         rows = [

@@ -32,7 +32,7 @@ from memory import measure_memory
 from per_operation import count_round_trips, measure_operations
 from redis.utils import HIREDIS_AVAILABLE
 from report import render_markdown
-from sessions import client
+from sessions import client, protocol
 from targets import evaluate_targets
 
 from openai_agents_session.testing import ServerProcess
@@ -119,6 +119,7 @@ async def _measure(port: int, plan: Plan, sections: list[str]) -> dict[str, Any]
     results: dict[str, Any] = {"item_mean_bytes": mean_item_bytes(items)}
     try:
         results["server_info"] = await clients["python"].info("server")
+        results["resp"] = protocol(clients["python"])
         if "budget" in sections:
             _say("instrumentation CPU per call ...")
             results["budget"] = await measure_budget(plan.budget_calls, plan.budget_rounds, rng)
@@ -168,6 +169,7 @@ def _run(plan: Plan, sections: list[str], command: str) -> dict[str, Any]:
             },
             "versions": describe_versions(server_info),
             "item_mean_bytes": measured.pop("item_mean_bytes"),
+            "resp": measured.pop("resp"),
             "wall_seconds": time.perf_counter() - started,
         },
         **measured,

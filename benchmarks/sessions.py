@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
+from redis._parsers import _AsyncHiredisParser, _AsyncRESP3Parser
 from redis.asyncio import ConnectionPool, Redis
 
 __all__ = [
@@ -29,8 +29,14 @@ __all__ = [
 ]
 
 # redis-py picks hiredis when it is installed; the benchmark chooses explicitly so both
-# parsers run side by side in one process.
-PARSERS: dict[str, type[Any]] = {"python": _AsyncRESP2Parser, "hiredis": _AsyncHiredisParser}
+# parsers run side by side in one process. redis-py swaps the pure-Python parser for
+# its RESP2 twin when a connection speaks RESP2 (redis-py 8 speaks RESP3 by default).
+PARSERS: dict[str, type[Any]] = {"python": _AsyncRESP3Parser, "hiredis": _AsyncHiredisParser}
+
+
+def protocol(redis_client: Redis) -> int:
+    """The RESP version the client's connections speak."""
+    return int(redis_client.connection_pool.make_connection().protocol or 2)
 
 
 def client(port: int, parser: str = "python") -> Redis:
