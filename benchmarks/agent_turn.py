@@ -24,7 +24,7 @@ from agents import Agent, RunConfig, Runner, SQLiteSession, set_tracing_disabled
 from agents.extensions.memory import RedisSession as SdkRedisSession
 from agents.testing import ScriptedModel, assistant_message
 from redis.asyncio import Redis
-from sessions import FloorSession, InProcessSession
+from sessions import FloorSession, InProcessSession, server_cpu_micros
 from telemetry import Telemetry, metrics_and_logs, sampled_spans
 from timing import Lane, interleave, paired_ratio, summary
 
@@ -79,17 +79,19 @@ async def _dispose(session: Any) -> None:
         session.close()  # its own connection; the Redis clients are shared by all
 
 
-def _lanes(store: _Store, name: str, cpu: dict[str, list[float]]) -> Lane:
-    """Wall ms per turn of one conversation; its client CPU ms per turn go to ``cpu``."""
+def _lane(store: _Store, name: str, admin: Redis, costs: dict[str, list[float]]) -> Lane:
+    """Wall ms per turn of one conversation; its client and server CPU go to ``costs``."""
     counter = iter(range(10**9))
-    cpu[name] = []
 
     async def lane() -> float:
         session = store.make(f"{name}-{next(counter)}")
+        server_before = await server_cpu_micros(admin)
         wall, thread = await _conversation(session)
+        server_after = await server_cpu_micros(admin)
         store.after()
         await _dispose(session)
-        cpu[name].append(thread / TURNS * 1e3)
+        costs["client"].append(thread / TURNS * 1e3)
+        costs["server"].append((server_after[0] - server_before[0]) / TURNS / 1e3)
         return wall / TURNS * 1e3
 
     return lane
@@ -159,13 +161,17 @@ async def measure_agent_turn(
     spans = sampled_spans()
     try:
         stores = _stores(clients, logs, spans)
-        cpu_samples: dict[str, list[float]] = {}
-        lanes = {name: _lanes(store, name, cpu_samples) for name, store in stores.items()}
+        costs: dict[str, dict[str, list[float]]] = {
+            name: {"client": [], "server": []} for name in stores
+        }
+        admin = clients["python"]
+        lanes = {name: _lane(store, name, admin, costs[name]) for name, store in stores.items()}
         samples = await interleave(lanes, rounds, rng)
-        # The warm-up round's CPU figures were recorded too: drop them.
-        cpu = {name: values[-rounds:] for name, values in cpu_samples.items()}
     finally:
         spans.shutdown()
+    # The warm-up round's CPU figures were recorded too: drop them.
+    cpu = {name: split["client"][-rounds:] for name, split in costs.items()}
+    server = {name: split["server"][-rounds:] for name, split in costs.items()}
     # Storage share: the part of a turn that a store adds over a Python list.
     shares = {
         name: summary(
@@ -180,6 +186,7 @@ async def measure_agent_turn(
         "storage_calls_per_turn": calls,
         "ms_per_turn": {name: summary(values) for name, values in samples.items()},
         "client_cpu_ms_per_turn": {name: summary(values) for name, values in cpu.items()},
+        "server_cpu_ms_per_turn": {name: summary(values) for name, values in server.items()},
         "storage_share": shares,
         "sdk_over_ours": _paired(samples, SDK, OURS),
         "sdk_over_floor": _paired(samples, SDK, FLOOR),

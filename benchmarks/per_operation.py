@@ -10,8 +10,9 @@ writes or pops (restored with raw ``RPUSH`` outside the timing);
 ``clear_session`` deletes fresh sessions of 10 items written by the contender itself.
 At concurrency 64, 64 tasks (one session each) share one client and its pool, and the
 time per call is the batch's wall time divided by its calls (inverse throughput).
-Where the time goes: each batch also records the client thread's CPU time and the
-server's (``INFO commandstats``) per call.
+Where the time goes: each batch also records, per call, the client thread's CPU time
+and the server's: its main thread's (``INFO cpu``) and the part spent in commands
+(``INFO commandstats``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from agents.extensions.memory import RedisSession as SdkRedisSession
 from redis.asyncio import Redis
-from sessions import FloorSession, compact
+from sessions import FloorSession, compact, server_cpu_micros
 from timing import Lane, interleave, paired_ratio, summary
 
 from openai_agents_session import RedisSession
@@ -145,12 +146,6 @@ class _Workers:
             await pipe.execute()
 
 
-async def _server_micros(admin: Redis) -> float:
-    """The server's CPU µs spent in commands so far (``INFO commandstats``), INFO aside."""
-    stats = await admin.info("commandstats")
-    return sum(float(entry["usec"]) for name, entry in stats.items() if name != "cmdstat_info")
-
-
 def _lane(
     operation: Operation,
     workers: _Workers,
@@ -172,15 +167,16 @@ def _lane(
 
     async def lane() -> float:
         per_worker = await workers.prepared(operation, concurrency, calls, next(batches))
-        server_before = await _server_micros(workers.client)
+        server_before = await server_cpu_micros(workers.client)
         cpu_started = time.thread_time()
         started = time.perf_counter()
         await asyncio.gather(*(worker(s, index * 13) for index, s in enumerate(per_worker)))
         wall = time.perf_counter() - started
         cpu = time.thread_time() - cpu_started
-        server = await _server_micros(workers.client) - server_before
+        server_after = await server_cpu_micros(workers.client)
         costs["client"].append(cpu / total * 1e6)
-        costs["server"].append(server / total)
+        costs["server"].append((server_after[0] - server_before[0]) / total)
+        costs["in_commands"].append((server_after[1] - server_before[1]) / total)
         return wall / total * 1e6
 
     return lane
@@ -223,7 +219,9 @@ async def measure_operations(
             operation_rounds = long_batch_rounds if long_batch else rounds
             if count == 0 or operation_rounds == 0:
                 continue
-            costs = {name: {"client": [], "server": []} for name in lanes_state}
+            costs: dict[str, dict[str, list[float]]] = {
+                name: {"client": [], "server": [], "in_commands": []} for name in lanes_state
+            }
             lanes = {
                 name: _lane(operation, state, concurrency, count, costs[name])
                 for name, state in lanes_state.items()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from machine import describe_run
+
 __all__ = ["render_markdown"]
 
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -35,44 +37,6 @@ def _ratio(s: dict[str, Any] | None) -> str:
 
 def _percent(s: dict[str, Any] | None) -> str:
     return DASH if s is None else f"{(s['median'] - 1) * 100:+.1f} %"
-
-
-def _header(results: dict[str, Any]) -> list[str]:
-    meta = results["meta"]
-    machine, versions = meta["machine"], meta["versions"]
-    libraries = ", ".join(
-        f"{name} {versions[name]}"
-        for name in (
-            "openai-agents-session",
-            "openai-agents",
-            "opentelemetry-sdk",
-            "prometheus-client",
-            "structlog",
-        )
-        if versions.get(name)
-    )
-    return [
-        "# Benchmark results",
-        "",
-        f"Measured {machine['date_utc']} by `{meta['command']}` ({meta['mode']} mode, "
-        f"{meta['wall_seconds']:.0f} s). How to read and reproduce them: "
-        f"[README.md]({meta['readme']}).",
-        "",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
-        f"{machine['os']}; load average (1, 5, 15 min) {machine['load_average_at_start']} at "
-        f"start, {machine['load_average_at_end']} at the end (the machine is shared).",
-        f"- Server: {versions['server']} on loopback, started by the run; client redis-py "
-        f"{versions['redis']} speaking RESP{meta['resp']} (hiredis "
-        f"{versions.get('hiredis') or 'not installed'}), "
-        f"Python {versions['python']}.",
-        f"- Libraries: {libraries}.",
-        f"- Items: SDK-shaped message dicts (user, tool call, tool output, assistant), "
-        f"{meta['item_mean_bytes']:.0f} bytes of compact JSON on average.",
-        "- Each round runs every contender once, in a new random order; figures are the "
-        "median [interquartile range] over rounds; ratios and differences are paired "
-        "(round by round), then the median.",
-        "",
-    ]
 
 
 def _targets(results: dict[str, Any]) -> list[str]:
@@ -141,8 +105,9 @@ def _agent_turn(turn: dict[str, Any]) -> list[str]:
     for name, ms in turn["ms_per_turn"].items():
         share = turn["storage_share"].get(name)
         cpu = turn["client_cpu_ms_per_turn"][name]
+        server = turn["server_cpu_ms_per_turn"][name]["median"]
         share_text = DASH if share is None else f"{share['median'] * 100:.0f} %"
-        rows.append([name, _spread(ms), _spread(cpu), share_text])
+        rows.append([name, _spread(ms), _spread(cpu), f"{server:.3f}", share_text])
     hiredis = turn["python_over_hiredis"]
     return [
         "## Agent turn (`Runner.run`, scripted model, zero model latency)",
@@ -150,10 +115,15 @@ def _agent_turn(turn: dict[str, Any]) -> list[str]:
         f"{turn['turns_per_conversation']} turns per conversation on a new session, one "
         f"conversation per lane and round, {turn['rounds']} rounds; storage calls per turn: "
         f"{calls}. Storage share: the part of a turn's wall time a store adds over the "
-        "in-process list. Client CPU: the benchmark thread's CPU time (the server's is not "
-        "in it). Redis stores use redis-py's Python parser unless marked.",
+        "in-process list. Client CPU: the benchmark thread's CPU time; server CPU: the "
+        "server main thread's (`INFO cpu`; about 0.01 ms of it is the two `INFO` reads "
+        "themselves, as the in-process row shows). Redis stores use redis-py's Python "
+        "parser unless marked.",
         "",
-        *_table(["store", "ms per turn", "client CPU ms per turn", "storage share"], rows),
+        *_table(
+            ["store", "ms per turn", "client CPU ms per turn", "server CPU ms", "storage share"],
+            rows,
+        ),
         f"- SDK's RedisSession time / ours: **{_ratio(turn['sdk_over_ours'])}** "
         f"(SDK / bare commands: {_ratio(turn['sdk_over_floor'])}; ours / bare commands: "
         f"{_ratio(turn['ours_over_floor'])}).",
@@ -197,13 +167,17 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
         cells = [entry["operation"]]
         for contender in ("floor", "ours", "sdk"):
             cost = entry["cpu_micros_per_call"][f"{contender} (python)"]
-            cells.append(f"{_num(cost['client']['median'])} / {_num(cost['server']['median'])}")
+            cells.append(
+                " / ".join(
+                    _num(cost[kind]["median"]) for kind in ("client", "server", "in_commands")
+                )
+            )
         rows.append(cells)
     if rows:
         lines += [
-            "Where the time goes at concurrency 1: client thread CPU µs / server CPU µs "
-            "(`INFO commandstats`) per call; the rest of the wall time is the loopback, "
-            "the event loop and waiting for a core.",
+            "Where the time goes at concurrency 1, CPU µs per call: client thread / server "
+            "main thread (`INFO cpu`) / of which in commands (`INFO commandstats`). The rest "
+            "of the wall time is the loopback's wake-ups and waiting for a core.",
             "",
             *_table(["operation", "floor", "ours", "sdk"], rows),
         ]
@@ -278,8 +252,30 @@ def _memory(memory: dict[str, Any]) -> list[str]:
     ]
 
 
+def _capacity(results: dict[str, Any]) -> list[str]:
+    """Capacity figures derived from this run's measurements (memory and server CPU)."""
+    memory = results["memory"]["layouts"]
+    server = results.get("agent_turn", {}).get("server_cpu_ms_per_turn", {})
+    lines = ["### Capacity, from the figures above", ""]
+    for layout, turn_lane in (("ours", "ours"), ("sdk", "SDK RedisSession")):
+        per_gb = memory[layout]["sessions_per_gb"]
+        items = results["memory"]["items_per_session"]
+        text = f"- {layout}: {per_gb:,.0f} sessions of {items} items per GB"
+        if turn_lane in server:
+            turns = 1e3 / server[turn_lane]["median"]
+            text += f"; {turns:,.0f} agent turns per second per server core (server CPU per turn)"
+        lines.append(text + ".")
+    lines += [
+        "- Primaries for N conversations at M turns per second: max(N / sessions per GB / "
+        "usable GB per primary, M / turns per second per core), one core per primary "
+        "(the server runs commands on one thread).",
+        "",
+    ]
+    return lines
+
+
 def render_markdown(results: dict[str, Any]) -> str:
-    lines = _header(results) + _targets(results)
+    lines = describe_run(results) + _targets(results)
     if "budget" in results:
         lines += _budget(results["budget"])
     if "agent_turn" in results:
@@ -287,5 +283,5 @@ def render_markdown(results: dict[str, Any]) -> str:
     if "per_operation" in results:
         lines += _per_operation(results) + _hiredis(results)
     if "memory" in results:
-        lines += _memory(results["memory"])
+        lines += _memory(results["memory"]) + _capacity(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -26,6 +26,8 @@ __all__ = [
     "InProcessSession",
     "SeedPatternSession",
     "client",
+    "protocol",
+    "server_cpu_micros",
 ]
 
 # redis-py picks hiredis when it is installed; the benchmark chooses explicitly so both
@@ -43,6 +45,19 @@ def client(port: int, parser: str = "python") -> Redis:
     """A client on ``127.0.0.1:port`` whose connections parse replies with ``parser``."""
     pool = ConnectionPool(host="127.0.0.1", port=port, parser_class=PARSERS[parser])
     return Redis(connection_pool=pool)
+
+
+async def server_cpu_micros(redis_client: Redis) -> tuple[float, float]:
+    """The server's CPU µs so far: its main thread's (``INFO cpu``), and in commands
+    (``INFO commandstats``, the INFO command itself left out)."""
+    cpu = await redis_client.info("cpu")
+    user = cpu.get("used_cpu_user_main_thread", cpu["used_cpu_user"])
+    system = cpu.get("used_cpu_sys_main_thread", cpu["used_cpu_sys"])
+    stats = await redis_client.info("commandstats")
+    in_commands = sum(
+        float(entry["usec"]) for name, entry in stats.items() if name != "cmdstat_info"
+    )
+    return (float(user) + float(system)) * 1e6, in_commands
 
 
 def compact(item: Any) -> bytes:
