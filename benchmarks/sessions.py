@@ -38,7 +38,8 @@ PARSERS: dict[str, type[Any]] = {"python": _AsyncRESP3Parser, "hiredis": _AsyncH
 
 def protocol(redis_client: Redis) -> int:
     """The RESP version the client's connections speak."""
-    return int(redis_client.connection_pool.make_connection().protocol or 2)
+    connection = redis_client.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+    return int(connection.protocol or 2)
 
 
 def client(port: int, parser: str = "python") -> Redis:
