@@ -262,10 +262,13 @@ def _capacity(results: dict[str, Any]) -> list[str]:
         items = results["memory"]["items_per_session"]
         text = f"- {layout}: {per_gb:,.0f} sessions of {items} items per GB"
         if turn_lane in server:
-            turns = 1e3 / server[turn_lane]["median"]
-            text += f"; {turns:,.0f} agent turns per second per server core (server CPU per turn)"
+            # Less the INFO reads' own cost, which the in-process row shows alone.
+            per_turn = server[turn_lane]["median"] - server["in-process list"]["median"]
+            text += f"; {1e3 / per_turn:,.0f} agent turns per second per server core"
         lines.append(text + ".")
     lines += [
+        "- Turns per second per core: 1 / (server CPU per turn, less the in-process row's, "
+        "which is the cost of reading `INFO` itself).",
         "- Primaries for N conversations at M turns per second: max(N / sessions per GB / "
         "usable GB per primary, M / turns per second per core), one core per primary "
         "(the server runs commands on one thread).",
