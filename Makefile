@@ -29,6 +29,9 @@ dashboards: $(STAMP)
 	$(BIN)/python dashboards/build.py
 	$(BIN)/python deploy/generate.py
 
+# Benchmarks (benchmarks/README.md), each starting its own Valkey: the full run
+# (5 to 8 minutes) writes benchmarks/RESULTS.md and results.json; the quick run
+# (about a minute) writes the same report into benchmarks/quick/.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
