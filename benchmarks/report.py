@@ -266,6 +266,19 @@ def _capacity(results: dict[str, Any]) -> list[str]:
             per_turn = server[turn_lane]["median"] - server["in-process list"]["median"]
             text += f"; {1e3 / per_turn:,.0f} agent turns per second per server core"
         lines.append(text + ".")
+    busiest = max((e["concurrency"] for e in results.get("per_operation", [])), default=0)
+    for layout in ("ours", "sdk"):
+        rates = [
+            f"{entry['operation']} "
+            f"{1e6 / entry['cpu_micros_per_call'][f'{layout} (python)']['server']['median']:,.0f}"
+            for entry in results.get("per_operation", [])
+            if entry["concurrency"] == busiest
+        ]
+        if rates:
+            lines.append(
+                f"- {layout}, operations per second per server core at concurrency {busiest} "
+                f"(server main-thread CPU per call): {', '.join(rates)}."
+            )
     lines += [
         "- Turns per second per core: 1 / (server CPU per turn, less the in-process row's, "
         "which is the cost of reading `INFO` itself).",
