@@ -44,6 +44,9 @@ rules: $(STAMP)
 	$(BIN)/python deploy/generate.py --thresholds $(THRESHOLDS) --out-dir $(OUT) \
 		$(foreach pair,$(SET),--set $(pair))
 
+# Benchmarks (benchmarks/README.md), each starting its own Valkey: the full run
+# (5 to 8 minutes) writes benchmarks/RESULTS.md and results.json; the quick run
+# (about a minute) writes the same report into benchmarks/quick/.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py

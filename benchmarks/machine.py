@@ -9,7 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["describe_machine", "describe_versions"]
+__all__ = ["describe_machine", "describe_run", "describe_versions"]
+
 
 _PACKAGES = (
     "openai-agents-session",
@@ -67,3 +68,42 @@ def describe_versions(server_info: dict[str, Any]) -> dict[str, Any]:
         f"{name} {server_info.get(f'{name}_version', server_info.get('redis_version'))}"
     )
     return versions
+
+
+def describe_run(results: dict[str, Any]) -> list[str]:
+    """The report's title and the lines saying what the run was measured on."""
+    meta = results["meta"]
+    machine, versions = meta["machine"], meta["versions"]
+    libraries = ", ".join(
+        f"{name} {versions[name]}"
+        for name in (
+            "openai-agents-session",
+            "openai-agents",
+            "opentelemetry-sdk",
+            "prometheus-client",
+            "structlog",
+        )
+        if versions.get(name)
+    )
+    return [
+        "# Benchmark results",
+        "",
+        f"Measured {machine['date_utc']} by `{meta['command']}` ({meta['mode']} mode, "
+        f"{meta['wall_seconds']:.0f} s). How to read and reproduce them: "
+        f"[README.md]({meta['readme']}).",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['os']}; load average (1, 5, 15 min) {machine['load_average_at_start']} at "
+        f"start, {machine['load_average_at_end']} at the end (the machine is shared).",
+        f"- Server: {versions['server']} on loopback, started by the run; client redis-py "
+        f"{versions['redis']} speaking RESP{meta['resp']} (hiredis "
+        f"{versions.get('hiredis') or 'not installed'}), "
+        f"Python {versions['python']}.",
+        f"- Libraries: {libraries}.",
+        f"- Items: SDK-shaped message dicts (user, tool call, tool output, assistant), "
+        f"{meta['item_mean_bytes']:.0f} bytes of compact JSON on average.",
+        "- Each round runs every contender once, in a new random order; figures are the "
+        "median [interquartile range] over rounds; ratios and differences are paired "
+        "(round by round), then the median.",
+        "",
+    ]
