@@ -85,7 +85,6 @@ def gather(
     operation: Operation,
     events: Sequence[StoreEvent],
     duration: float,
-    *,
     limit: int | None = None,
     items_in: Sequence[Any] | None = None,
     result: Any = None,

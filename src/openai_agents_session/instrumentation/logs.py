@@ -80,16 +80,37 @@ class OperationLogger:
         self._logger = logger if logger is not None else structlog.get_logger(LOGGER_NAME)
         self._explicit = logger is not None
         self._slow_threshold = slow_threshold
+        self._looked_for_cache = False
+
+    def _current(self) -> Any:
+        """The logger to use now.
+
+        structlog's lazy loggers resolve their configuration on every call unless
+        configured with ``cache_logger_on_first_use``; then structlog itself hands out
+        one fixed logger, and so may this: binding it once spares that lookup per call.
+        """
+        if not self._looked_for_cache and (self._explicit or structlog.is_configured()):
+            self._looked_for_cache = True
+            if callable(getattr(self._logger, "bind", None)):
+                try:
+                    # Looked up again: a caching proxy replaces its bind on first use.
+                    first = self._logger.bind()
+                    if self._logger.bind() is first:  # structlog hands out its cached logger
+                        self._logger = first
+                except Exception:
+                    return self._logger
+        return self._logger
 
     def debug_wanted(self) -> bool:
         """Whether a per-operation debug event would be kept, asked on every call.
 
         Building its fields costs more than asking, so the logger is asked first; a
-        level configured at any time takes effect on the next operation.
+        level configured at any time takes effect on the next operation (but for
+        loggers structlog caches: there structlog's own rule holds).
         """
         if not (self._explicit or structlog.is_configured()):
             return False
-        check = getattr(self._logger, "is_enabled_for", None)
+        check = getattr(self._current(), "is_enabled_for", None)
         return True if not callable(check) else bool(check(logging.DEBUG))
 
     def emit(self, facts: OperationFacts, session: str | None, span_context: SpanContext) -> None:
@@ -108,7 +129,7 @@ class OperationLogger:
             fields["span_id"] = format(span_context.span_id, "016x")
         if facts.limit is not None:
             fields["limit"] = facts.limit
-        log = self._logger
+        log = self._current()
         if facts.error is not None:
             fields["error_type"] = facts.error_type
             fields["exception_type"] = type(facts.error).__name__

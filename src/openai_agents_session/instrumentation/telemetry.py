@@ -61,6 +61,9 @@ class SessionTelemetry:
         labels = options.labels or {}
         self._label_names = tuple(sorted(labels))
         self._default_labels = tuple(labels[name] for name in self._label_names)
+        self._labels_from_context = options.labels_from_context
+        self._slow_threshold = options.slow_threshold_seconds
+        self._capture_content = options.content
 
     async def run(
         self,
@@ -91,8 +94,8 @@ class SessionTelemetry:
                 outer.extend(events)  # an app's collect_store_events() still sees them
         duration = time.perf_counter() - begin
         try:
-            facts = gather(operation, events, duration, limit=limit, items_in=items, result=result)
-            if self.options.content:
+            facts = gather(operation, events, duration, limit, items, result)
+            if self._capture_content:
                 facts.content = _content(operation, items, result)
         except Exception:
             self.telemetry_error("metrics")
@@ -128,7 +131,7 @@ class SessionTelemetry:
         self, span: Span, token: object | None, facts: OperationFacts, wrapper: Any
     ) -> None:
         """Span attributes, metrics, log event, span end: each signal on its own."""
-        facts.slow = facts.duration >= self.options.slow_threshold_seconds
+        facts.slow = facts.duration >= self._slow_threshold
         span_context = span.get_span_context()
         tracing = span is not INVALID_SPAN
         if tracing:
@@ -139,7 +142,8 @@ class SessionTelemetry:
         try:
             sampled = span_context.trace_flags.sampled
             trace_id = format(span_context.trace_id, "032x") if sampled else None
-            self.metrics.record(facts, self._labels(wrapper), trace_id)
+            labels = self._default_labels if wrapper is None else self._labels(wrapper)
+            self.metrics.record(facts, labels, trace_id)
         except Exception:
             self.telemetry_error("metrics")
         try:
@@ -156,8 +160,8 @@ class SessionTelemetry:
 
     def _labels(self, wrapper: Any) -> tuple[str, ...]:
         """The extra label values of this call: the defaults, or the run context's."""
-        from_context = self.options.labels_from_context
-        if from_context is None or wrapper is None:
+        from_context = self._labels_from_context
+        if from_context is None:
             return self._default_labels
         values = dict(zip(self._label_names, self._default_labels, strict=True))
         try:
