@@ -114,9 +114,8 @@ class SessionMetrics:
                     self._series[(operation, extra)] = found
         return found
 
-    def record(self, facts: OperationFacts, extra: tuple[str, ...], trace_id: str | None) -> None:
-        """Count one operation: outcome, duration and, when it succeeded, what it did."""
-        series = self.series(facts.operation, extra)
+    def record(self, facts: OperationFacts, series: _OperationSeries, trace_id: str | None) -> None:
+        """Count one operation (of ``series``): outcome, duration and what it did."""
         exemplar = None if trace_id is None else {"trace_id": trace_id}
         series.duration.observe(facts.duration, exemplar)
         if facts.slow:
@@ -129,7 +128,7 @@ class SessionMetrics:
         store = facts.store
         if store.items:
             series.items.inc(store.items)
-        if store.session_length is not None and facts.operation != "clear_session":
+        if store.session_length is not None and store.operation != "clear_session":
             series.length.observe(store.session_length)
         if store.ttl_refreshed:
             series.ttl_refreshes.inc()

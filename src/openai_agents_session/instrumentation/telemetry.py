@@ -21,7 +21,7 @@ from opentelemetry.trace import INVALID_SPAN, Span
 from ..events import Operation, StoreEvent, StoreInfo, store_event_collector
 from .facts import OperationFacts, classify_error, gather
 from .logs import OperationLogger
-from .metrics import SessionMetrics, metrics_for
+from .metrics import OPERATIONS, SessionMetrics, metrics_for
 from .options import InstrumentationOptions
 from .privacy import conversation_id, describe_error
 from .spans import SpanFactory
@@ -62,6 +62,11 @@ class SessionTelemetry:
         self._label_names = tuple(sorted(labels))
         self._default_labels = tuple(labels[name] for name in self._label_names)
         self._labels_from_context = options.labels_from_context
+        # The series of the default label values, resolved once.
+        self._series = {
+            operation: self.metrics.series(operation, self._default_labels)
+            for operation in OPERATIONS
+        }
         self._slow_threshold = options.slow_threshold_seconds
         self._capture_content = options.content
 
@@ -142,8 +147,12 @@ class SessionTelemetry:
         try:
             sampled = span_context.trace_flags.sampled
             trace_id = format(span_context.trace_id, "032x") if sampled else None
-            labels = self._default_labels if wrapper is None else self._labels(wrapper)
-            self.metrics.record(facts, labels, trace_id)
+            operation = facts.store.operation
+            if wrapper is None or self._labels_from_context is None:
+                series = self._series[operation]
+            else:
+                series = self.metrics.series(operation, self._labels(wrapper))
+            self.metrics.record(facts, series, trace_id)
         except Exception:
             self.telemetry_error("metrics")
         try:
