@@ -7,10 +7,10 @@
 breaks chosen commands on their way to or from a real server.
 """
 
+from .cluster import Cluster, SlotMigration
 from .proxy import Fault, FaultAction, FaultProxy, ProxyStats
 from .roundtrips import CountingConnection, RoundTripCounter, counting_cluster, counting_pool
 from .servers import (
-    Cluster,
     SentinelGroup,
     ServerProcess,
     free_port,
@@ -28,6 +28,7 @@ __all__ = [
     "CountingConnection",
     "RoundTripCounter",
     "SentinelGroup",
+    "SlotMigration",
     "ServerProcess",
     "counting_cluster",
     "counting_pool",
