@@ -57,8 +57,9 @@ __all__ = ["RedisSession"]
 # re-sent by the client library (or delivered late) is not applied twice. It must
 # outlast the client's retries and backoff; two minutes is far beyond redis-py's.
 OPERATION_WINDOW_MS = 120_000
-# The most ids a session remembers within the window (about 40 bytes each, so
-# about 400 KB, plus the items of pops, kept for their re-sent copies). Past it
+# The most ids a session remembers within the window (under 100 bytes each in a
+# sorted set, so under 1 MB, plus the items of pops, kept a minute for their
+# re-sent copies). Past it
 # the session refuses writes until ids age out (OperationLogFullError) rather
 # than forget one early: 83 writes a second, sustained for two minutes, on one
 # conversation.
@@ -100,8 +101,9 @@ class RedisSession(CompactionHooks, SessionABC):
             ``None`` for no limit. Larger items raise ``ItemTooLargeError``.
         max_batch_bytes: largest serialised ``add_items`` batch (default 32 MiB).
         durability: wait for replicas (``Durability(replicas=1)``) in the same
-            round trip as each write; see :mod:`openai_agents_session.durability`.
-            Not available on ``RedisCluster`` clients.
+            round trip as each write; a write that is applied but not confirmed
+            raises ``DurabilityError`` (a pop's item is in its ``item``); see
+            :mod:`openai_agents_session.durability`. Not on ``RedisCluster`` clients.
         migration_wait: on a Redis Cluster, how many seconds an operation keeps
             retrying while its slot migrates or a primary fails over (default 10);
             writes and pops wait for a migration to finish when their keys are
