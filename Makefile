@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps dashboards soak
+.PHONY: test test-floor demo lint bench bench-quick clean system-deps dashboards soak
+
+# A second venv with the oldest redis-py pyproject.toml declares, installed next to
+# every other dependency as pip resolves them: the floor is tested as a whole install.
+FLOOR_VENV := .venv-floor
+REDIS_FLOOR := $(shell sed -n 's/^ *"redis>=\([0-9.]*\)",.*/\1/p' pyproject.toml)
+FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(REDIS_FLOOR)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,11 +18,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(FLOOR_STAMP): pyproject.toml
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -e '.[dev]' 'redis==$(REDIS_FLOOR)'
+	touch $(FLOOR_STAMP)
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# The whole suite with the newest redis-py, then the store's tests with the oldest.
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-floor
+
+test-floor: $(FLOOR_STAMP) system-deps
+	$(FLOOR_VENV)/bin/python -c "import redis, openai_agents_session; assert redis.__version__ == '$(REDIS_FLOOR)', redis.__version__"
+	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_store_*.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dashboards deploy benchmarks
@@ -46,4 +64,4 @@ demo: $(STAMP)
 	$(BIN)/openai-agents-session demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .mypy_cache .ruff_cache
