@@ -235,8 +235,8 @@ async def test_a_late_copy_within_the_window_is_not_applied_whatever_came_betwee
             "Operation window: late copy after the log filled",
             f"a write, then {others} other writes to its session (until the next one is "
             "refused), then its byte-identical copy",
-            others + 3,
-            others + 1,
+            others + 3,  # the write, the others, the refused one, the copy
+            others + 2,
             0,
             late_parts // PARTS - 1,
             0,
