@@ -136,3 +136,30 @@ async def test_a_stalled_migration_is_invisible_to_callers(
     assert all(stalled_done), "a read, clear or pop waited for the migration"
     assert popped == ({"n": 0}, {"n": 3}, {"n": 3})
     assert not wrong, f"sessions not as expected: {wrong}"
+
+
+async def test_the_wait_for_a_migration_is_bounded_by_migration_wait(
+    servers: tuple[str, Cluster],
+) -> None:
+    _, cluster = servers
+    slot = 300
+    host, port = cluster.startup_nodes[0]
+    client: Any = RedisCluster(host=host, port=port)
+    (name,) = ids_in_slot(slot, 1)
+    impatient = RedisSession(name, client, ttl=600, migration_wait=0)
+    patient = RedisSession(name, client, ttl=600)
+    target = next(node for node in cluster.primaries if node is not cluster.owner_of(slot))
+    migration = SlotMigration(cluster, slot, target)
+    migration.begin()
+    try:
+        with pytest.raises(Exception) as raised:  # a new session's keys cannot be created
+            await impatient.add_items([{"n": 0}])
+        assert "TRYAGAIN" in repr(raised.value) or "TTL exhausted" in str(raised.value)
+        waiting = asyncio.create_task(patient.add_items([{"n": 1}]))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        migration.finish()
+        await waiting
+        assert await patient.get_items() == [{"n": 1}]  # the refused write left nothing
+    finally:
+        await client.aclose()
