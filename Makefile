@@ -8,7 +8,13 @@ STAMP := $(VENV)/.installed
 DEMO_VENV := .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed
 
-.PHONY: test demo lint bench bench-quick clean system-deps dashboards rules soak
+.PHONY: test test-floor demo lint bench bench-quick clean system-deps dashboards rules soak
+
+# A second venv with the oldest redis-py pyproject.toml declares, installed next to
+# every other dependency as pip resolves them: the floor is tested as a whole install.
+FLOOR_VENV := .venv-floor
+REDIS_FLOOR := $(shell sed -n 's/^ *"redis>=\([0-9.]*\)",.*/\1/p' pyproject.toml)
+FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(REDIS_FLOOR)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,12 +22,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(FLOOR_STAMP): pyproject.toml
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -e '.[dev]' 'redis==$(REDIS_FLOOR)'
+	touch $(FLOOR_STAMP)
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
-# The lint checks run first: a change that fails them fails the tests too.
+# Lint first (a change that fails it fails the tests too), then the whole suite with the
+# newest redis-py, then the store's tests with the oldest.
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-floor
+
+test-floor: $(FLOOR_STAMP) system-deps
+	$(FLOOR_VENV)/bin/python -c "import redis, openai_agents_session; assert redis.__version__ == '$(REDIS_FLOOR)', redis.__version__"
+	$(FLOOR_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_store_*.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests dashboards deploy benchmarks
@@ -71,4 +89,4 @@ demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/openai-agents-session demo $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(FLOOR_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ from openai_agents_session.testing import (
     live_processes,
     redis_binary,
 )
+from openai_agents_session.testing.acl import acl_rules
+from openai_agents_session.testing.acl import create_acl_user as make_acl_user
 
 BACKENDS = ("valkey", "redis7", "cluster")
 
@@ -81,6 +84,21 @@ async def valkey_client(valkey_server: ServerProcess) -> AsyncIterator[Redis]:
         yield redis_client
     finally:
         await redis_client.aclose()
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_acl_rules() -> dict[str, list[str]]:
+    """The ``ACL SETUSER`` rules of README "Redis permissions", by user name."""
+    return acl_rules(README)
+
+
+def create_acl_user(
+    admin: Any, name: str, *extra: str, password: str | None = None
+) -> tuple[str, str]:
+    """Create README's user ``name`` (then ``extra`` rules); returns (user, password)."""
+    return make_acl_user(admin, readme_acl_rules(), name, *extra, password=password)
 
 
 @pytest.fixture

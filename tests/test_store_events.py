@@ -66,8 +66,8 @@ async def test_collectors_are_per_task(valkey_client: Redis) -> None:
         assert events[0].items == number + 1
 
 
-def _keys(session: RedisSession) -> tuple[str, str, str]:
-    return (session.key, "{" + session.key + "}:batches", "{" + session.key + "}:lastpop")
+def _keys(session: RedisSession) -> tuple[str, bytes]:
+    return (session.key, session.operation_log_key)
 
 
 async def test_retried_batch_is_recognised_and_not_applied_twice(
@@ -78,8 +78,8 @@ async def test_retried_batch_is_recognised_and_not_applied_twice(
 
     session = RedisSession(session_id, valkey_client, ttl=60)
     args = ("0123456789abcdef", 120000, 10000, 60000, 0, b'{"n":1}')
-    first = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
-    again = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    first = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
+    again = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
     assert first == [1, 0, 1]  # length, trimmed, flags: TTL refreshed
     assert again == [1, 0, 3]  # TTL refreshed + duplicate batch
     assert await session.get_items() == [{"n": 1}]
@@ -104,9 +104,9 @@ async def test_a_late_copy_after_a_clear_does_not_bring_items_back(
 
     session = RedisSession(session_id, valkey_client, ttl=60)
     args = ("fedcba9876543210", 120000, 10000, 60000, 0, b'{"n":1}')
-    await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
     await session.clear_session()
-    late = await valkey_client.eval(_scripts.ADD.body, 3, *_keys(session), *args)
+    late = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
     assert late[2] & 2  # recognised as a copy
     assert await session.get_items() == []
 
@@ -119,9 +119,9 @@ async def test_retried_pop_returns_the_same_item_without_popping_again(
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}, {"n": 3}])
     args = ("0000111122223333", 120000, 10000, 60000)
-    first = await valkey_client.eval(_scripts.POP.body, 3, *_keys(session), *args)
-    again = await valkey_client.eval(_scripts.POP.body, 3, *_keys(session), *args)
+    first = await valkey_client.eval(_scripts.POP.body, 2, *_keys(session), *args)
+    again = await valkey_client.eval(_scripts.POP.body, 2, *_keys(session), *args)
     assert first == [2, 1, b'{"n":3}']  # length, flags: TTL refreshed, item
     assert again == [2, 2, b'{"n":3}']  # replayed
     assert await session.get_items() == [{"n": 1}, {"n": 2}]
-    assert 0 < await valkey_client.pttl(_keys(session)[2]) <= 120000
+    assert 0 < await valkey_client.pttl(_keys(session)[1]) <= 120000

@@ -60,17 +60,17 @@ def test_session_id_must_be_valid_unicode_text(session_id: object, error: type[E
         RedisSession(session_id, Redis())  # type: ignore[arg-type]
 
 
-async def test_clear_leaves_no_content_only_expiring_operation_ids(
+async def test_clear_leaves_only_the_expiring_operation_log(
     valkey_client: Redis, session_id: str
 ) -> None:
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}])
-    await session.pop_item()
     await session.clear_session()
-    ids_key = "{" + session.key + "}:batches"
-    assert await valkey_client.keys(f"*{session_id}*") == [ids_key.encode()]
-    assert await valkey_client.type(ids_key) == b"zset"  # random ids, no content
-    assert 0 < await valkey_client.pttl(ids_key) <= 120_000
+    log = session.operation_log_key
+    assert await valkey_client.keys(f"*{session_id}*") == [log]
+    assert await valkey_client.type(log) == b"zset"  # random ids; no item was popped
+    assert all(b"\n" not in member for member in await valkey_client.zrange(log, 0, -1))
+    assert 0 < await valkey_client.pttl(log) <= 120_000
 
 
 # ---------------------------------------------------------------- durability

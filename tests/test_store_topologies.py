@@ -10,7 +10,7 @@ from redis.asyncio import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import companion_key, hash_slot
+from openai_agents_session._keys import hash_slot, operation_log_key
 from openai_agents_session.testing import Cluster, SentinelGroup
 
 
@@ -18,10 +18,10 @@ from openai_agents_session.testing import Cluster, SentinelGroup
     "list_key",
     ["openai_agents_session:user-1", "p:{tag}:x", "p:a}b", "p:{}x", "p:a{b", "p:ü}{"],
 )
-def test_batch_ids_share_the_list_slot(list_key: str) -> None:
-    companion = companion_key(list_key, "batches")
-    assert companion != list_key
-    assert hash_slot(companion) == hash_slot(list_key)
+def test_the_operation_log_shares_the_list_slot_and_prefix(list_key: str) -> None:
+    log = operation_log_key(list_key)
+    assert log.startswith(list_key.encode() + b"\xff")
+    assert hash_slot(log) == hash_slot(list_key)
 
 
 async def test_cluster_sessions_spread_over_every_node(cluster: Cluster) -> None:

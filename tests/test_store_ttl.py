@@ -8,15 +8,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession, collect_store_events
-from openai_agents_session._keys import companion_key
 
 
-async def test_write_sets_ttl_on_list_and_batch_ids(client: Any, session_id: str) -> None:
+async def test_write_sets_ttl_on_list_and_operation_log(client: Any, session_id: str) -> None:
     session = RedisSession(session_id, client, ttl=120)
     with collect_store_events() as events:
         await session.add_items([{"n": 1}])
     assert 110 <= await client.ttl(session.key) <= 120
-    assert 110 <= await client.ttl(companion_key(session.key, "batches")) <= 120
+    assert 110 <= await client.ttl(session.operation_log_key) <= 120
     assert events[0].ttl_refreshed
 
 

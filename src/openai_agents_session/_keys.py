@@ -1,10 +1,22 @@
-"""Key names: the session list and its companion key in the same cluster slot.
+"""Key names: the session list and its operation log, in one cluster slot.
+
+Three rules hold for every key a session uses, for any session id:
+
+* it starts with ``{key_prefix}:``, so the operator's ACL pattern
+  ``~{key_prefix}:*`` covers it;
+* it hashes to the list's Redis Cluster slot, so one script can touch all of them;
+* it is never a key of another session.
+
+The list key keeps the seed's layout, ``{key_prefix}:{session_id}``, so existing
+data reads with no migration. The operation log is the list key followed by the
+byte ``0xFF`` and ``ops``. ``0xFF`` never occurs in UTF-8 text, and prefixes and
+session ids are text, so no list key contains it and the list key of a log is the
+part before its first ``0xFF``: logs of two sessions differ, and no log is a list.
 
 Redis Cluster hashes only the *hash tag* of a key when it has one: the text between
-the first ``{`` and the first ``}`` after it, if that text is not empty. The list key
-keeps the seed's layout, ``{key_prefix}:{session_id}``, so existing data reads with
-no migration. The companion key (recent batch ids, for idempotent writes) must land
-in the same slot so one script can touch both on a Cluster.
+the first ``{`` and the first ``}`` after it, if that text is not empty. When the
+list key has a tag the log, which starts with the list key, has the same one. When
+it has none, the log gets a tag of its own chosen to land in the list's slot.
 """
 
 from __future__ import annotations
@@ -13,21 +25,16 @@ import binascii
 from functools import lru_cache
 
 __all__ = [
-    "BATCH_IDS",
-    "COMPANION_SUFFIXES",
-    "LAST_POP",
-    "companion_key",
+    "OPERATION_LOG",
     "hash_slot",
+    "operation_log_key",
     "session_key",
 ]
 
 _SLOTS = 16384
-
-# The store's companion keys, next to each session list in the same slot. Anything
-# that deletes a session (clear_session, the CLI's rm) must delete all of them.
-BATCH_IDS = "batches"
-LAST_POP = "lastpop"
-COMPANION_SUFFIXES = (BATCH_IDS, LAST_POP)
+# Never part of UTF-8 text: separates a log key from the list key it belongs to.
+_SEPARATOR = b"\xff"
+OPERATION_LOG = "ops"
 
 
 def session_key(key_prefix: str, session_id: str) -> str:
@@ -48,38 +55,44 @@ def _crc16(data: bytes) -> int:
     return binascii.crc_hqx(data, 0)
 
 
-def hash_slot(key: str) -> int:
+def hash_slot(key: str | bytes) -> int:
     """The Redis Cluster slot of ``key``."""
-    return _crc16(_hash_input(key.encode("utf-8"))) % _SLOTS
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    return _crc16(_hash_input(raw)) % _SLOTS
 
 
 @lru_cache(maxsize=1024)
-def _tag_for_slot(slot: int) -> str:
-    # A short hash tag that lands in `slot`: found by search (tens of thousands
-    # of CRC computations in C at worst, a few ms), once per slot per process.
+def _tag_for_slot(slot: int) -> bytes:
+    # A short brace-free hash tag that lands in `slot`: found by search (tens of
+    # thousands of CRC computations in C at worst, a few ms), once per slot.
     candidate = 0
     while True:
-        tag = f"s{candidate}"
-        if _crc16(tag.encode()) % _SLOTS == slot:
+        tag = f"s{candidate}".encode()
+        if _crc16(tag) % _SLOTS == slot:
             return tag
         candidate += 1
 
 
-def companion_key(list_key: str, suffix: str) -> str:
-    """A key unique to ``list_key`` that hashes to the same cluster slot.
+@lru_cache(maxsize=4096)
+def operation_log_key(list_key: str) -> bytes:
+    """The key of the session's operation log: same prefix, same slot, unique.
 
-    It starts with ``{``, so it is never the list key of another session (those
-    start with the key prefix; the store refuses a prefix that would allow it).
+    Returned as bytes: it holds ``0xFF``, which no text key can.
     """
     raw = list_key.encode("utf-8")
-    tag = _hash_input(raw)
-    if tag != raw:
-        # The list key has a hash tag of its own: lead with the same tag. Merely
-        # appending to the list key would give the list key of the session
-        # "<id>:<suffix>" under the same prefix.
-        return f"{{{tag.decode('utf-8')}}}{list_key}:{suffix}"
-    if "}" not in list_key:
-        return f"{{{list_key}}}:{suffix}"
-    # A key with a stray "}" cannot be wrapped in braces; use another tag that
-    # hashes to the same slot, followed by the full key to stay unique.
-    return f"{{{_tag_for_slot(hash_slot(list_key))}}}{list_key}:{suffix}"
+    slot = hash_slot(raw)
+    base = raw + _SEPARATOR + OPERATION_LOG.encode()
+    if hash_slot(base) == slot:
+        # The list key's own hash tag carries over (or the slot matches by chance).
+        return base
+    if b"{" not in base:
+        # No tag anywhere: append one that lands in the list's slot.
+        return base + b"{" + _tag_for_slot(slot) + b"}"
+    # An unclosed or empty "{...}" in the list key decides how the log hashes;
+    # search for a suffix that puts it in the list's slot (rare ids; cached).
+    counter = 0
+    while True:
+        candidate = base + b"{" + str(counter).encode() + b"}"
+        if hash_slot(candidate) == slot:
+            return candidate
+        counter += 1

@@ -5,18 +5,23 @@ the key ``{key_prefix}:{session_id}`` holds a list, one JSON document per item,
 oldest at the head. Every operation is one server-side script, so each call is one
 round trip, atomic, and touches a single cluster slot:
 
-* ``add_items``: append, trim to ``max_items``, re-arm the TTL, and record the
-  batch id so a write retried by the client library after a lost reply is
-  acknowledged without being applied twice;
+* ``add_items``: append, trim to ``max_items``, re-arm the TTL, and log the
+  operation id so a write re-sent by the client library after a lost reply (or
+  delivered late) is acknowledged without being applied twice;
 * ``get_items``: read the newest ``limit`` items and the length, re-arm the TTL;
-* ``pop_item``: remove the newest item, re-arm the TTL;
-* ``clear_session``: delete the list and its batch ids.
+* ``pop_item``: remove the newest item, re-arm the TTL, and log the id with the
+  item, so a re-sent pop returns that same item and removes nothing else;
+* ``clear_session``: delete the list. The operation log stays until it expires,
+  so a late copy of an earlier write cannot bring erased items back;
+* ``_get_compaction_snapshot`` / ``_atomic_replace_items``: the Agents SDK's
+  compaction hooks, replacing history in one script (see ``_compaction``).
 
 There is never a moment where the key exists without its TTL.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from types import TracebackType
@@ -29,16 +34,18 @@ from agents.memory.session_settings import (
     resolve_session_limit,
 )
 from redis.asyncio import RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from . import _scripts
 from ._clients import InjectedClient, OwnedClients, RedisClient
 from ._codec import CorruptItem, decode_item, encode_items, stored_size
-from ._keys import COMPANION_SUFFIXES, companion_key, session_key
+from ._compaction import CompactionHooks
+from ._execution import check_waitaof, run_script
+from ._keys import operation_log_key, session_key
 from ._server import server_of_client, server_of_url
 from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
 from .durability import Durability
-from .errors import SessionKeyTypeError
+from .errors import DurabilityError, OperationLogFullError, SessionKeyTypeError
 from .events import StoreEvent, StoreInfo, StoreObserver, report
 
 if TYPE_CHECKING:
@@ -50,17 +57,22 @@ __all__ = ["RedisSession"]
 # How long a session remembers the ids of its recent writes and pops, so a copy
 # re-sent by the client library (or delivered late) is not applied twice. It must
 # outlast the client's retries and backoff; two minutes is far beyond redis-py's.
-_OPERATION_ID_WINDOW_MS = 120_000
-# An upper bound on remembered ids, for sessions written to thousands of times a
-# minute; at 16 bytes an id, about 300 KB at most.
-_OPERATION_ID_LIMIT = 10_000
+OPERATION_WINDOW_MS = 120_000
+# The most ids a session remembers within the window (under 100 bytes each in a
+# sorted set, so under 1 MB, plus the items of pops, kept a minute for their
+# re-sent copies). Past it
+# the session refuses writes until ids age out (OperationLogFullError) rather
+# than forget one early: 83 writes a second, sustained for two minutes, on one
+# conversation.
+OPERATION_LOG_LIMIT = 10_000
+DEFAULT_MIGRATION_WAIT = 10.0
 # LRANGE takes signed 64-bit indexes; a larger limit means "everything" anyway.
 _LARGEST_WINDOW = 2**62
 DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
-class RedisSession(SessionABC):
+class RedisSession(CompactionHooks, SessionABC):
     """Agents SDK session stored in a Redis list, one round trip per operation.
 
     Args:
@@ -79,17 +91,24 @@ class RedisSession(SessionABC):
             the seed package). ``False`` refreshes on writes only, like the SDK's
             own ``RedisSession``: a session then expires ``ttl`` after its last write
             however often it is read.
-        idempotent_writes: remember the ids of the last 64 batches in a small
-            companion key (same cluster slot, same TTL) so a batch that the client
-            library re-sends after a lost reply is not stored twice, and the last
-            popped item for a minute so a re-sent pop does not remove a second one.
-            On by default.
+        idempotent_writes: log the id of every write and pop for two minutes in
+            the session's operation log (a sorted set next to the list: same key
+            prefix, same cluster slot) so a write or pop that the client library
+            re-sends after a lost reply, or that arrives late, is not applied twice;
+            a pop's log entry keeps its item so the re-sent copy returns it. At
+            most 10,000 ids within the window: past that, writes and pops raise
+            ``OperationLogFullError`` until ids age out. On by default.
         max_item_bytes: largest serialised item accepted (default 4 MiB);
             ``None`` for no limit. Larger items raise ``ItemTooLargeError``.
         max_batch_bytes: largest serialised ``add_items`` batch (default 32 MiB).
         durability: wait for replicas (``Durability(replicas=1)``) in the same
-            round trip as each write; see :mod:`openai_agents_session.durability`.
-            Not available on ``RedisCluster`` clients.
+            round trip as each write; a write that is applied but not confirmed
+            raises ``DurabilityError`` (a pop's item is in its ``item``); see
+            :mod:`openai_agents_session.durability`. Not on ``RedisCluster`` clients.
+        migration_wait: on a Redis Cluster, how many seconds an operation keeps
+            retrying while its slot migrates or a primary fails over (default 10);
+            writes and pops wait for a migration to finish when their keys are
+            split between the two nodes. ``0`` raises at once.
         observer: receives a :class:`~openai_agents_session.events.StoreEvent`
             after every operation.
 
@@ -119,6 +138,7 @@ class RedisSession(SessionABC):
         max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES,
         max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES,
         durability: Durability | None = None,
+        migration_wait: float = DEFAULT_MIGRATION_WAIT,
         observer: StoreObserver | None = None,
     ) -> None:
         self.session_id = check_text("session_id", session_id)
@@ -137,17 +157,12 @@ class RedisSession(SessionABC):
                 "node that took the write; use replica settings of the cluster instead"
             )
         self.durability = durability
+        self.migration_wait = _check_wait(migration_wait)
         self.session_settings = _settings(session_settings)
         self.key = session_key(key_prefix, session_id)
         self.key_prefix = key_prefix
-        # Order matters: the scripts address them as KEYS[1..3].
-        self._keys = (self.key, *(companion_key(self.key, s) for s in COMPANION_SUFFIXES))
-        if any(key.startswith(f"{key_prefix}:") for key in self._keys[1:]):
-            raise ValueError(
-                f"key_prefix {key_prefix!r} starts like the store's own companion keys "
-                "('{...'), so sessions could share keys; choose a prefix that does not "
-                "begin with '{' followed by itself"
-            )
+        # Scripts address them as KEYS[1] and KEYS[2].
+        self.operation_log_key = operation_log_key(self.key)
         self._observer = observer
         self._clients: InjectedClient | OwnedClients
         if redis_client is None:
@@ -225,7 +240,7 @@ class RedisSession(SessionABC):
         round_trips = 0
         while True:
             start = 0 if window is None else -window
-            reply, trips = await self._run(_scripts.GET, False, self._read_ttl_ms(), start, -1)
+            reply, trips = await self._run(_scripts.GET, self._read_ttl_ms(), start, -1)
             round_trips += trips
             length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
             items, corrupt, size = _decode_all(raw_items)
@@ -267,12 +282,7 @@ class RedisSession(SessionABC):
         if not encoded:
             return None
         reply, trips = await self._run(
-            _scripts.ADD,
-            True,
-            *self._operation_id_args(),
-            self._ttl_ms(),
-            self.max_items or 0,
-            *encoded,
+            _scripts.ADD, *self._operation_id_args(), self._ttl_ms(), self.max_items or 0, *encoded
         )
         sizes = tuple(len(e) for e in encoded)
         return StoreEvent(
@@ -306,9 +316,15 @@ class RedisSession(SessionABC):
         round_trips = 0
         refreshed = replayed = False
         while True:
-            reply, trips = await self._run(
-                _scripts.POP, True, *self._operation_id_args(), self._read_ttl_ms()
-            )
+            try:
+                reply, trips = await self._run(
+                    _scripts.POP, *self._operation_id_args(), self._read_ttl_ms()
+                )
+            except DurabilityError as exc:
+                # Removed on the primary but unconfirmed: hand the item over, never drop it.
+                raw = exc.item[2] if isinstance(exc.item, list) and len(exc.item) > 2 else None
+                exc.item = _decode_or_none(raw)
+                raise
             round_trips += trips
             length, flags = int(reply[0]), int(reply[1])
             refreshed = refreshed or bool(flags & 1)
@@ -337,11 +353,16 @@ class RedisSession(SessionABC):
         *,
         wrapper: RunContextWrapper[Any] | None = None,
     ) -> None:
-        """Delete every item of this session (and its batch ids)."""
+        """Delete every item of this session.
+
+        The operation log stays until it expires (two minutes after the last
+        write), so a late copy of a write acknowledged before the clear is
+        recognised and cannot bring erased items back.
+        """
         report(await self._clear_session(), self._observer)
 
     async def _clear_session(self) -> StoreEvent:
-        removed, trips = await self._run(_scripts.CLEAR, True)
+        removed, trips = await self._run(_scripts.CLEAR)
         return StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips)
 
     # ------------------------------------------------------------------ internals
@@ -354,58 +375,57 @@ class RedisSession(SessionABC):
 
     def _operation_id_args(self) -> tuple[str, int, int]:
         operation_id = os.urandom(8).hex() if self.idempotent_writes else ""
-        return operation_id, _OPERATION_ID_WINDOW_MS, _OPERATION_ID_LIMIT
+        return operation_id, OPERATION_WINDOW_MS, OPERATION_LOG_LIMIT
 
-    async def _run(self, script: _scripts.Script, write: bool, *args: Any) -> tuple[Any, int]:
-        """Run ``script`` on this session's keys; returns (reply, round trips)."""
+    async def _run(self, script: _scripts.Script, *args: Any) -> tuple[Any, int]:
+        """Run ``script`` on this session's keys; returns (reply, round trips).
+
+        Scripts that log operations get the log as KEYS[2] when an id is given
+        (``args[0]``); reads and clears touch the list alone.
+        """
         if self._closed and isinstance(self._clients, OwnedClients):
             raise RuntimeError(f"RedisSession for {self.key!r} is closed")
         client = self._clients.get()
+        logs = script is not _scripts.GET and script is not _scripts.CLEAR
+        keys: tuple[str | bytes, ...] = (self.key,)
+        if logs and args[0]:
+            keys = (self.key, self.operation_log_key)
+        durability = self.durability if logs else None
+        if durability is not None and durability.aof:
+            await check_waitaof(client)
         try:
-            if write and self.durability is not None:
-                return await self._run_durably(client, script, args)
-            try:
-                return await client.evalsha(script.sha, 3, *self._keys, *args), 1
-            except NoScriptError:
-                # EVAL both runs and caches the script on that server.
-                return await client.eval(script.body, 3, *self._keys, *args), 2
+            reply, trips = await run_script(
+                client,
+                script,
+                keys,
+                args,
+                key_prefix=self.key_prefix,
+                durability=durability,
+                migration_wait=self.migration_wait,
+            )
+        except DurabilityError as exc:
+            if script is not _scripts.POP:
+                exc.item = None  # only a pop has something to hand over
+            raise
         except ResponseError as exc:
             if "WRONGTYPE" in str(exc):
                 raise await self._wrong_type_error(client) from exc
             raise
+        if logs and int(reply[0]) == _scripts.LOG_FULL:
+            raise OperationLogFullError(
+                script.name, self.key, OPERATION_LOG_LIMIT, OPERATION_WINDOW_MS / 1000
+            )
+        return reply, trips
 
     async def _wrong_type_error(self, client: RedisClient) -> SessionKeyTypeError:
-        """Name the key that holds an unexpected type: the list or a companion."""
-        expected = ("list", "zset", "string")
-        for key, wanted in zip(self._keys, expected, strict=True):
+        """Name the key that holds an unexpected type: the list or its log."""
+        expected = ((self.key, "list"), (self.operation_log_key, "zset"))
+        for key, wanted in expected:
             actual = await _key_type(client, key)
             if actual not in (wanted, "none"):
-                return SessionKeyTypeError(key, actual, expected=wanted)
+                name = key if isinstance(key, str) else key.decode("utf-8", "backslashreplace")
+                return SessionKeyTypeError(name, actual, expected=wanted)
         return SessionKeyTypeError(self.key, await _key_type(client, self.key))
-
-    async def _run_durably(
-        self, client: RedisClient, script: _scripts.Script, args: tuple[Any, ...]
-    ) -> tuple[Any, int]:
-        assert self.durability is not None
-        round_trips = 0
-        for send_body in (False, True):
-            pipe = client.pipeline(transaction=False)
-            if send_body:
-                pipe.eval(script.body, 3, *self._keys, *args)
-            else:
-                pipe.evalsha(script.sha, 3, *self._keys, *args)
-            pipe.execute_command(*self.durability.command())
-            reply, waited = await pipe.execute(raise_on_error=False)
-            round_trips += 1
-            if isinstance(reply, NoScriptError):
-                continue
-            if isinstance(reply, Exception):
-                raise reply
-            if isinstance(waited, Exception):
-                raise waited
-            self.durability.check(script.name, waited)
-            return reply, round_trips
-        raise RuntimeError(f"the server refused to load the {script.name} script")
 
     def store_info(self) -> StoreInfo:
         """What this store is and where it connects (see :mod:`~openai_agents_session.events`)."""
@@ -435,6 +455,23 @@ def _settings(value: SessionSettings | dict[str, Any] | None) -> SessionSettings
     )
 
 
+def _check_wait(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"migration_wait must be a number of seconds, got {value!r:.80}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"migration_wait must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _decode_or_none(raw: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        return decode_item(raw)
+    except CorruptItem:
+        return None
+
+
 def _decode_all(raw_items: Sequence[bytes | str]) -> tuple[list[Any], int, int]:
     items: list[Any] = []
     corrupt = 0
@@ -449,7 +486,7 @@ def _decode_all(raw_items: Sequence[bytes | str]) -> tuple[list[Any], int, int]:
     return items, corrupt, size
 
 
-async def _key_type(client: RedisClient, key: str) -> str:
+async def _key_type(client: RedisClient, key: str | bytes) -> str:
     kind = await client.type(key)
     return kind.decode() if isinstance(kind, bytes) else str(kind)
 

@@ -44,6 +44,11 @@ _COLUMNS = (
 # Table order: the fault classes in the order RELIABILITY.md discusses them, then comparisons.
 _SECTIONS = (
     "Connection",
+    "Pops",
+    "Durable writes",
+    "Operation window",
+    "ACL",
+    "Cluster",
     "Server kill",
     "Sentinel",
     "Task cancellations",

@@ -89,10 +89,10 @@ batches = st.one_of(
 )
 
 # Session ids that are valid but awkward for a key-value store, including pieces
-# that name the store's own companion keys.
+# that name the store's own keys next to the list (old and new layouts).
 PIECES = [
     "{", ":", "x", "\n", "\r\n", "*", "?", "[", " ", "\x00", "é", "🙂", "{x}", "/",
-    ":batches", ":lastpop", "}",
+    ":batches", ":lastpop", "}", "\xffops",
 ]  # fmt: skip
 BRACED = ["}", "a}b", "}{", "{}", "{{}}", "{a}{b}", "x{y}z", "{x}}", "}}{{", "{:}", "{\n}"]
 valid_session_ids = st.one_of(

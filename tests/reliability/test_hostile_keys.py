@@ -12,7 +12,6 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession, SessionKeyTypeError
-from openai_agents_session._keys import companion_key
 
 
 @pytest.mark.parametrize(
@@ -56,12 +55,12 @@ async def test_a_huge_limit_returns_everything(valkey_client: Redis, session_id:
         await session.clear_session()
 
 
-async def test_a_wrong_type_companion_key_is_named_in_the_error(
+async def test_a_wrong_type_operation_log_is_named_in_the_error(
     valkey_client: Redis, session_id: str
 ) -> None:
     session = RedisSession(session_id, valkey_client, ttl=600)
     await session.add_items([{"n": 1}])
-    batches = companion_key(session.key, "batches")
+    batches = session.operation_log_key
     await valkey_client.delete(batches)
     await valkey_client.hset(batches, "foreign", "value")
     await valkey_client.expire(batches, 600)
@@ -69,6 +68,7 @@ async def test_a_wrong_type_companion_key_is_named_in_the_error(
         with pytest.raises(SessionKeyTypeError) as raised:
             await session.add_items([{"n": 2}])
         assert await session.get_items() == [{"n": 1}]
-        assert batches in str(raised.value)
+        assert raised.value.key == batches.decode("utf-8", "backslashreplace")
+        assert "zset" in str(raised.value)
     finally:
         await valkey_client.delete(session.key, batches)

