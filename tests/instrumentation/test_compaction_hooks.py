@@ -93,3 +93,35 @@ async def test_a_snapshot_replacement_is_recorded_as_replace_items(
     assert await inner.get_items() == [*_history(2), SUMMARY]
     assert sample(registry, OPS, operation="replace_items", outcome="ok") == 1
     assert sample(registry, "openai_agents_session_items_total", operation="replace_items") == 1
+
+
+async def test_a_run_over_our_instrumented_store_compacts_in_one_recorded_replacement(
+    valkey_client: Redis, session_id: str, registry: CollectorRegistry
+) -> None:
+    from agents import Agent, Runner
+    from agents.testing import ScriptedModel, assistant_message
+
+    from openai_agents_session import RedisSession
+
+    store = RedisSession(session_id, valkey_client, ttl=600)
+    session = instrument(store, registry=registry)
+    assert callable(type(session)._atomic_replace_items)
+    assert callable(session._get_compaction_snapshot)
+    compaction = OpenAIResponsesCompactionSession(
+        session_id,
+        session,
+        client=OfflineCompaction(),  # type: ignore[arg-type]
+        compaction_mode="input",
+        should_trigger_compaction=lambda context: True,
+    )
+    model = ScriptedModel([[assistant_message("first")], [assistant_message("second")]])
+    bot = Agent(name="assistant", model=model)
+    await Runner.run(bot, "hello", session=compaction)
+    await Runner.run(bot, "and again", session=compaction)
+
+    assert await store.get_items() == [SUMMARY]
+    assert sample(registry, OPS, operation="replace_items", outcome="ok") == 2
+    assert sample(registry, OPS, operation="clear_session", outcome="ok") == 0
+    assert (
+        sample(registry, "openai_agents_session_session_items_sum", operation="replace_items") == 2
+    )
