@@ -56,9 +56,9 @@ from prometheus_client import CollectorRegistry
 
 from .agents_bridge_processor import AgentsTraceMirror
 from .logs import LOGGER_NAME
-from .metrics import count_telemetry_error
 from .parenting import register_parent_resolver
 from .privacy import SessionIdMode, check_session_id_mode
+from .telemetry_errors import count_telemetry_error
 
 __all__ = [
     "AgentsTracingHandle",

@@ -21,14 +21,13 @@ from typing import Any, get_args
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 from ..events import Operation
-from .export_errors import watch_span_export_errors
 from .facts import ERROR_TYPES, OperationFacts
+from .telemetry_errors import telemetry_errors_of, watch_span_export_errors
 
-__all__ = ["METRIC_PREFIX", "SIGNALS", "SessionMetrics", "count_telemetry_error", "metrics_for"]
+__all__ = ["METRIC_PREFIX", "OPERATIONS", "SessionMetrics", "metrics_for"]
 
 METRIC_PREFIX = "openai_agents_session"
 OPERATIONS: tuple[Operation, ...] = get_args(Operation)
-SIGNALS = ("traces", "metrics", "logs", "bridge")
 DURATION_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -69,9 +68,8 @@ class SessionMetrics:
             return Counter(f"{METRIC_PREFIX}_{name}", doc, names, registry=registry)
 
         def histogram(name: str, doc: str, names: tuple[str, ...], buckets: Any) -> Histogram:
-            return Histogram(
-                f"{METRIC_PREFIX}_{name}", doc, names, registry=registry, buckets=buckets
-            )
+            name = f"{METRIC_PREFIX}_{name}"
+            return Histogram(name, doc, names, registry=registry, buckets=buckets)
 
         self.operations = counter("operations", "Session operations by outcome.", (*op, "outcome"))
         self.items = counter("items", "Items written, read or popped.", op)
@@ -97,7 +95,7 @@ class SessionMetrics:
         self.length = histogram(
             "session_items", "Session length (items) seen after each operation.", op, LENGTH_BUCKETS
         )
-        self.telemetry_errors = _telemetry_errors_of(registry)
+        self.telemetry_errors = telemetry_errors_of(registry)
         self._series: dict[tuple[str, tuple[str, ...]], _OperationSeries] = {}
         self._lock = threading.Lock()
         defaults = tuple(labels[name] for name in extra)
@@ -145,34 +143,10 @@ class SessionMetrics:
         self.telemetry_errors.labels(signal).inc()
 
 
-_lock = threading.RLock()
+_lock = threading.Lock()
 _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, SessionMetrics] = (
     weakref.WeakKeyDictionary()
 )
-# The telemetry-error counter has the same labels whatever the session metrics'
-# extra labels are, so parts without sessions (the tracing bridge) can count into it.
-_telemetry_errors: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _telemetry_errors_of(registry: CollectorRegistry) -> Counter:
-    with _lock:
-        counter = _telemetry_errors.get(registry)
-        if counter is None:
-            name = f"{METRIC_PREFIX}_telemetry_errors"
-            counter = Counter(
-                name, "Failures inside telemetry itself.", ("signal",), registry=registry
-            )
-            for signal in SIGNALS:
-                counter.labels(signal)
-            _telemetry_errors[registry] = counter
-        return counter
-
-
-def count_telemetry_error(registry: CollectorRegistry | None, signal: str) -> None:
-    """Count one failure of ``signal`` in ``registry`` (default: the global one)."""
-    _telemetry_errors_of(REGISTRY if registry is None else registry).labels(signal).inc()
 
 
 def metrics_for(
