@@ -137,16 +137,17 @@ class SessionTelemetry:
     ) -> None:
         """Span attributes, metrics, log event, span end: each signal on its own."""
         facts.slow = facts.duration >= self._slow_threshold
-        span_context = span.get_span_context()
         tracing = span is not INVALID_SPAN
+        span_context = span.get_span_context()
+        trace_id = None  # an exemplar's: only for a sampled span
         if tracing:
             try:
                 self.spans.describe(span, facts)
+                if span_context.trace_flags.sampled:
+                    trace_id = format(span_context.trace_id, "032x")
             except Exception:
                 self.telemetry_error("traces")
         try:
-            sampled = span_context.trace_flags.sampled
-            trace_id = format(span_context.trace_id, "032x") if sampled else None
             operation = facts.store.operation
             if wrapper is None or self._labels_from_context is None:
                 series = self._series[operation]
