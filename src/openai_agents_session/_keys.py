@@ -61,16 +61,27 @@ def hash_slot(key: str | bytes) -> int:
     return _crc16(_hash_input(raw)) % _SLOTS
 
 
-@lru_cache(maxsize=1024)
 def _tag_for_slot(slot: int) -> bytes:
-    # A short brace-free hash tag that lands in `slot`: found by search (tens of
-    # thousands of CRC computations in C at worst, a few ms), once per slot.
+    """A short brace-free hash tag that lands in ``slot``: the first of ``s0, s1, ...``."""
+    return _slot_tags()[slot]
+
+
+@lru_cache(maxsize=1)
+def _slot_tags() -> list[bytes]:
+    # Every slot's tag, found in one pass over the candidates (about 155,000 CRCs,
+    # some 50 ms once per process). Searching per slot instead cost up to tens of ms
+    # for each session whose slot was not cached yet: most sessions, with many.
+    tags: list[bytes | None] = [None] * _SLOTS
+    missing = _SLOTS
     candidate = 0
-    while True:
-        tag = f"s{candidate}".encode()
-        if _crc16(tag) % _SLOTS == slot:
-            return tag
+    while missing:
+        tag = b"s%d" % candidate
+        slot = _crc16(tag) % _SLOTS
+        if tags[slot] is None:
+            tags[slot] = tag
+            missing -= 1
         candidate += 1
+    return [tag for tag in tags if tag is not None]
 
 
 @lru_cache(maxsize=4096)
