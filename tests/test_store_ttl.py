@@ -79,7 +79,8 @@ def test_default_refresh_interval_is_a_hundredth_of_the_ttl(client: Any) -> None
 
 
 @pytest.mark.parametrize(
-    ("value", "error"), [(-1, ValueError), (float("nan"), ValueError), ("1", TypeError)]
+    ("value", "error"),
+    [(-1, ValueError), (float("nan"), ValueError), ("1", TypeError), (61, ValueError)],
 )
 def test_a_bad_refresh_interval_is_refused_by_name(client: Any, value: Any, error: type) -> None:
     with pytest.raises(error, match="read_refresh_interval"):

@@ -164,6 +164,11 @@ class RedisSession(CompactionHooks, SessionABC):
             interval = 0.0 if self._ttl is None else default_interval(self._ttl)
         else:
             interval = check_seconds("read_refresh_interval", read_refresh_interval)
+            if self._ttl is not None and interval > self._ttl:
+                raise ValueError(
+                    f"read_refresh_interval must be at most ttl ({self._ttl} s), got {interval!r}: "
+                    "reads would otherwise let a session expire however often it is read"
+                )
         self.read_refresh_interval = interval
         self._rearm = RearmClock(interval)
         self.idempotent_writes = bool(idempotent_writes)
