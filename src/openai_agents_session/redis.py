@@ -8,9 +8,9 @@ call is one round trip, atomic, and touches a single cluster slot:
 * ``add_items``: append, trim to ``max_items``, re-arm the TTL, and log the
   operation id so a write re-sent by the client library after a lost reply (or
   delivered late) is acknowledged without being applied twice;
-* ``get_items``: read the newest ``limit`` items: a bare ``LRANGE`` when this
-  session re-armed the TTL lately, else a script that also re-arms it, so at most
-  once per ``read_refresh_interval`` (see ``_ttl``);
+* ``get_items``: read the newest ``limit`` items: a script that also re-arms the
+  TTL on at most one read per ``read_refresh_interval`` of this session object, a
+  bare ``LRANGE`` on the others (see ``_ttl``);
 * ``pop_item``: remove the newest item, re-arm the TTL, and log the id with the
   item, so a re-sent pop returns that same item and removes nothing else;
 * ``clear_session``: delete the list. The operation log stays until it expires,
@@ -98,12 +98,14 @@ class RedisSession(CompactionHooks, SessionABC):
             the seed package). ``False`` refreshes on writes only, like the SDK's
             own ``RedisSession``: a session then expires ``ttl`` after its last write
             however often it is read.
-        read_refresh_interval: seconds; a read re-arms the TTL only when this
-            session object has not re-armed it (by any operation) for that long,
-            so most reads are a bare ``LRANGE``. A session read at time *t* then
-            lives at least until *t* + ``ttl`` - ``read_refresh_interval``; writes
-            and pops always re-arm. ``None`` (default): 1 % of ``ttl``. ``0``:
-            every read re-arms (a script per read, about a third slower).
+        read_refresh_interval: seconds; a read re-arms the TTL only when no read
+            of this session object has re-armed it for that long, so most reads
+            are a bare ``LRANGE``. A session read at time *t* then lives at least
+            until *t* + ``ttl`` - ``read_refresh_interval``; writes and pops always
+            re-arm. ``None`` (default): 1 % of ``ttl``. ``0``: every read re-arms
+            (a script per read, about a third slower). The first read of each
+            session object re-arms, so reuse one object per conversation where
+            reads are frequent.
         idempotent_writes: log the id of every write and pop for two minutes in
             the session's operation log (a sorted set next to the list: same key
             prefix, same cluster slot) so a write or pop that the client library
@@ -318,14 +320,11 @@ class RedisSession(CompactionHooks, SessionABC):
         )
         if not encoded:
             return None
-        sent_at = self._rearm.now()
         reply, trips = await self._run(
             _scripts.ADD, *self._operation_id_args(), self._ttl_ms(), self.max_items or 0, *encoded
         )
         sizes = tuple(len(e) for e in encoded)
         flags = int(reply[2])
-        if flags & 1:
-            self._rearm.armed(sent_at)
         return StoreEvent(
             "add_items",
             items=len(encoded),
@@ -357,7 +356,6 @@ class RedisSession(CompactionHooks, SessionABC):
         round_trips = 0
         refreshed = replayed = False
         while True:
-            sent_at = self._rearm.now()
             try:
                 reply, trips = await self._run(
                     _scripts.POP, *self._operation_id_args(), self._read_ttl_ms()
@@ -369,9 +367,7 @@ class RedisSession(CompactionHooks, SessionABC):
                 raise
             round_trips += trips
             length, flags = int(reply[0]), int(reply[1])
-            if flags & 1:
-                refreshed = True
-                self._rearm.armed(sent_at)
+            refreshed = refreshed or bool(flags & 1)
             replayed = replayed or bool(flags & 2)
             raw = reply[2] if len(reply) > 2 else None
             item: Any = None
