@@ -42,6 +42,23 @@ async def test_observer_receives_one_event_per_operation(
     assert not any(event.duplicate_batch for event in recorder.events)
 
 
+async def test_a_read_reports_the_length_when_it_reaches_the_head_or_rearms_the_ttl(
+    valkey_client: Redis, session_id: str
+) -> None:
+    session = RedisSession(session_id, valkey_client, ttl=60)
+    await session.add_items([{"n": n} for n in range(5)])
+    rearming = RedisSession(session_id, valkey_client, ttl=60, read_refresh_interval=0)
+    with collect_store_events() as events:
+        await session.get_items()
+        await session.get_items(8)
+        await session.get_items(2)
+        await rearming.get_items(2)
+    lengths = [(event.session_length, event.ttl_refreshed) for event in events]
+    # The first read re-arms the TTL (a script that also reads the length); the next
+    # ones are bare LRANGEs, which know the length only when they reach the head.
+    assert lengths == [(5, True), (5, False), (None, False), (5, True)]
+
+
 async def test_a_failing_observer_never_fails_the_operation(
     valkey_client: Redis, session_id: str
 ) -> None:

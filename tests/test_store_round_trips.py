@@ -74,6 +74,38 @@ async def test_each_operation_is_one_round_trip(
     assert events[0].round_trips == 1
 
 
+@pytest.mark.parametrize("limit", [None, 20])
+async def test_a_read_soon_after_one_that_rearmed_is_one_lrange(
+    counted: tuple[Any, RoundTripCounter], session_id: str, limit: int | None
+) -> None:
+    client, counter = counted
+    session = RedisSession(session_id, client, ttl=300)
+    await _warm(session)
+    await session.add_items([{"n": n} for n in range(30)])
+    await session.get_items(limit)  # re-arms the TTL
+    counter.reset()
+    with collect_store_events() as events:
+        await session.get_items(limit)
+    assert counter.commands == [["LRANGE"]]
+    assert (events[0].round_trips, events[0].ttl_refreshed) == (1, False)
+
+
+@pytest.mark.parametrize("limit", [None, 20])
+async def test_a_read_that_rearms_the_ttl_is_one_round_trip(
+    counted: tuple[Any, RoundTripCounter], session_id: str, limit: int | None
+) -> None:
+    client, counter = counted
+    session = RedisSession(session_id, client, ttl=300, read_refresh_interval=0)
+    await _warm(session)
+    await session.add_items([{"n": n} for n in range(30)])
+    counter.reset()
+    with collect_store_events() as events:
+        await session.get_items(limit)
+    assert counter.round_trips == 1, counter.commands
+    assert counter.commands[0] == ["EVALSHA"]
+    assert (events[0].round_trips, events[0].ttl_refreshed) == (1, True)
+
+
 async def test_script_is_reloaded_after_a_flush_with_one_extra_round_trip(
     counted: tuple[Any, RoundTripCounter], session_id: str
 ) -> None:

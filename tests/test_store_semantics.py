@@ -192,6 +192,31 @@ async def test_limited_read_still_returns_limit_valid_items(client: Any, session
     assert await session.get_items(100) == items(6)
 
 
+@pytest.mark.parametrize("decode_responses", [False, True])
+async def test_a_read_decodes_exactly_what_json_loads_accepts(
+    request: pytest.FixtureRequest, backend: str, session_id: str, decode_responses: bool
+) -> None:
+    stored = [b' {"a": 1} ', b'{"b":2}x', b"[1,2]", b'"\xc3\xa9"', b"{", b"\t7\n", b"{}{}"]
+    expected = []
+    for raw in stored:
+        try:
+            expected.append(json.loads(raw.decode("utf-8")))
+        except ValueError:
+            continue
+    from conftest import make_client
+
+    client = make_client(request, backend, decode_responses=decode_responses)
+    try:
+        session = RedisSession(session_id, client)
+        await client.rpush(session.key, *stored)
+        with collect_store_events() as events:
+            assert await session.get_items() == expected == [{"a": 1}, [1, 2], "\u00e9", 7]
+            assert await session.get_items(2) == expected[-2:]
+        assert [event.corrupt_skipped for event in events] == [3, 2]
+    finally:
+        await client.aclose()
+
+
 async def test_pop_skips_corrupt_items_like_the_sdk(client: Any, session_id: str) -> None:
     session = RedisSession(session_id, client)
     await session.add_items(items(2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession, collect_store_events
@@ -19,15 +20,74 @@ async def test_write_sets_ttl_on_list_and_operation_log(client: Any, session_id:
     assert events[0].ttl_refreshed
 
 
-async def test_reads_and_pops_refresh_ttl_by_default(client: Any, session_id: str) -> None:
+async def test_pops_always_refresh_ttl(client: Any, session_id: str) -> None:
     session = RedisSession(session_id, client, ttl=100)
     await session.add_items([{"n": 1}, {"n": 2}])
-    for operation in (session.get_items, session.pop_item):
+    await client.expire(session.key, 5)
+    with collect_store_events() as events:
+        await session.pop_item()
+    assert await client.ttl(session.key) > 90
+    assert events[0].ttl_refreshed
+
+
+async def test_a_read_refreshes_ttl_when_this_session_has_not_lately(
+    client: Any, session_id: str
+) -> None:
+    writer = RedisSession(session_id, client, ttl=100)
+    await writer.add_items([{"n": 1}, {"n": 2}])
+    await client.expire(writer.key, 5)
+    # A session object new to the key has re-armed nothing yet: its first read does.
+    reader = RedisSession(session_id, client, ttl=100)
+    with collect_store_events() as events:
+        await reader.get_items()
+        await reader.get_items()
+    assert await client.ttl(writer.key) > 90
+    assert [event.ttl_refreshed for event in events] == [True, False]
+
+
+async def test_reads_refresh_ttl_at_most_once_per_refresh_interval(
+    client: Any, session_id: str
+) -> None:
+    session = RedisSession(session_id, client, ttl=100, read_refresh_interval=0.2)
+    await session.add_items([{"n": 1}])
+    with collect_store_events() as events:
+        await session.get_items()  # the first read re-arms, even right after a write
+    assert events[0].ttl_refreshed
+    await client.expire(session.key, 50)
+    with collect_store_events() as events:
+        await session.get_items()  # a read re-armed the TTL under 0.2 s ago
+    assert not events[0].ttl_refreshed
+    assert await client.ttl(session.key) <= 50
+    await asyncio.sleep(0.25)
+    with collect_store_events() as events:
+        await session.get_items()
+    assert events[0].ttl_refreshed
+    assert await client.ttl(session.key) > 90
+
+
+async def test_refresh_interval_zero_refreshes_on_every_read(client: Any, session_id: str) -> None:
+    session = RedisSession(session_id, client, ttl=100, read_refresh_interval=0)
+    await session.add_items([{"n": 1}, {"n": 2}])
+    for limit in (None, 1):
         await client.expire(session.key, 5)
         with collect_store_events() as events:
-            await operation()
+            await session.get_items(limit)
         assert await client.ttl(session.key) > 90
         assert events[0].ttl_refreshed
+
+
+def test_default_refresh_interval_is_a_hundredth_of_the_ttl(client: Any) -> None:
+    assert RedisSession("s", client, ttl=3600).read_refresh_interval == 36.0
+    assert RedisSession("s", client, ttl=3600, read_refresh_interval=5).read_refresh_interval == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(-1, ValueError), (float("nan"), ValueError), ("1", TypeError), (61, ValueError)],
+)
+def test_a_bad_refresh_interval_is_refused_by_name(client: Any, value: Any, error: type) -> None:
+    with pytest.raises(error, match="read_refresh_interval"):
+        RedisSession("s", client, ttl=60, read_refresh_interval=value)
 
 
 async def test_write_only_refresh_leaves_ttl_alone_on_reads(client: Any, session_id: str) -> None:

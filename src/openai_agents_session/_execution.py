@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import RedisCluster
@@ -34,7 +34,7 @@ from ._scripts import Script
 from .durability import Durability
 from .errors import StorePermissionError, is_permission_error
 
-__all__ = ["check_waitaof", "run_script"]
+__all__ = ["check_waitaof", "run_command", "run_script"]
 
 # Errors a cluster raises while a slot moves or a primary changes, none of which
 # mean the operation is wrong; "TTL exhausted" after TRYAGAIN is a ClusterError.
@@ -62,20 +62,48 @@ async def run_script(
     migration_wait: float = 0.0,
 ) -> tuple[Any, int]:
     """Run ``script``; returns (reply, round trips)."""
+
+    async def attempt() -> tuple[Any, int]:
+        if durability is not None:
+            return await _run_durably(client, script, keys, args, durability)
+        return await _run_plain(client, script, keys, args)
+
+    return await run_command(
+        client,
+        attempt,
+        name=script.name,
+        commands=script.commands,
+        key_prefix=key_prefix,
+        migration_wait=migration_wait,
+    )
+
+
+async def run_command(
+    client: RedisClient,
+    attempt: Callable[[], Awaitable[tuple[Any, int]]],
+    *,
+    name: str,
+    commands: Sequence[str],
+    key_prefix: str,
+    migration_wait: float = 0.0,
+) -> tuple[Any, int]:
+    """Run ``attempt`` (one operation's request); returns (reply, round trips).
+
+    A permission error becomes ``StorePermissionError`` naming ``commands``; on a
+    cluster, transient errors are retried for ``migration_wait`` seconds (every
+    operation is idempotent).
+    """
     deadline: float | None = None
     pause = _FIRST_PAUSE
     round_trips = 0
     while True:
         try:
-            if durability is not None:
-                reply, trips = await _run_durably(client, script, keys, args, durability)
-            else:
-                reply, trips = await _run_plain(client, script, keys, args)
+            reply, trips = await attempt()
             return reply, round_trips + trips
         except BaseException as exc:
             if is_permission_error(exc):
                 raise StorePermissionError(
-                    script.name, str(exc), key_prefix=key_prefix, commands=script.commands
+                    name, str(exc), key_prefix=key_prefix, commands=tuple(commands)
                 ) from exc
             if not isinstance(client, RedisCluster) or not _cluster_transient(exc):
                 raise

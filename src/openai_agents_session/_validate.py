@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-__all__ = ["check_limit", "check_optional_positive_int", "check_text"]
+__all__ = ["check_limit", "check_optional_positive_int", "check_seconds", "check_text"]
 
 # PEXPIRE takes milliseconds as a signed 64-bit integer that the server adds to
 # its clock; a century is far beyond any session lifetime and far below overflow.
@@ -46,3 +47,12 @@ def check_limit(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"limit must be an int or None, got {type(value).__name__} {value!r:.80}")
     return value
+
+
+def check_seconds(name: str, value: Any) -> float:
+    """A finite number of seconds, zero or more."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r:.80}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

@@ -2,13 +2,15 @@
 
 Storage model (data-compatible with the ``openai-agents-session`` 0.1 package):
 the key ``{key_prefix}:{session_id}`` holds a list, one JSON document per item,
-oldest at the head. Every operation is one server-side script, so each call is one
-round trip, atomic, and touches a single cluster slot:
+oldest at the head. Every operation is one command or server-side script, so each
+call is one round trip, atomic, and touches a single cluster slot:
 
 * ``add_items``: append, trim to ``max_items``, re-arm the TTL, and log the
   operation id so a write re-sent by the client library after a lost reply (or
   delivered late) is acknowledged without being applied twice;
-* ``get_items``: read the newest ``limit`` items and the length, re-arm the TTL;
+* ``get_items``: read the newest ``limit`` items: a script that also re-arms the
+  TTL on at most one read per ``read_refresh_interval`` of this session object, a
+  bare ``LRANGE`` on the others (see ``_ttl``);
 * ``pop_item``: remove the newest item, re-arm the TTL, and log the id with the
   item, so a re-sent pop returns that same item and removes nothing else;
 * ``clear_session``: delete the list. The operation log stays until it expires,
@@ -21,9 +23,7 @@ There is never a moment where the key exists without its TTL.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +38,19 @@ from redis.exceptions import ResponseError
 
 from . import _scripts
 from ._clients import InjectedClient, OwnedClients, RedisClient
-from ._codec import CorruptItem, decode_item, encode_items, stored_size
+from ._codec import CorruptItem, decode_item, decode_items, encode_items, stored_size
 from ._compaction import CompactionHooks
-from ._execution import check_waitaof, run_script
+from ._execution import check_waitaof, run_command, run_script
 from ._keys import operation_log_key, session_key
 from ._server import server_of_client, server_of_url
-from ._validate import MAX_TTL_SECONDS, check_limit, check_optional_positive_int, check_text
+from ._ttl import RearmClock, default_interval
+from ._validate import (
+    MAX_TTL_SECONDS,
+    check_limit,
+    check_optional_positive_int,
+    check_seconds,
+    check_text,
+)
 from .durability import Durability
 from .errors import DurabilityError, OperationLogFullError, SessionKeyTypeError
 from .events import StoreEvent, StoreInfo, StoreObserver, report
@@ -91,6 +98,14 @@ class RedisSession(CompactionHooks, SessionABC):
             the seed package). ``False`` refreshes on writes only, like the SDK's
             own ``RedisSession``: a session then expires ``ttl`` after its last write
             however often it is read.
+        read_refresh_interval: seconds; a read re-arms the TTL only when no read
+            of this session object has re-armed it for that long, so most reads
+            are a bare ``LRANGE``. A session read at time *t* then lives at least
+            until *t* + ``ttl`` - ``read_refresh_interval``; writes and pops always
+            re-arm. ``None`` (default): 1 % of ``ttl``. ``0``: every read re-arms
+            (a script per read, about a third slower). The first read of each
+            session object re-arms, so reuse one object per conversation where
+            reads are frequent.
         idempotent_writes: log the id of every write and pop for two minutes in
             the session's operation log (a sorted set next to the list: same key
             prefix, same cluster slot) so a write or pop that the client library
@@ -134,6 +149,7 @@ class RedisSession(CompactionHooks, SessionABC):
         session_settings: SessionSettings | dict[str, Any] | None = None,
         max_items: int | None = None,
         refresh_ttl_on_read: bool = True,
+        read_refresh_interval: float | None = None,
         idempotent_writes: bool = True,
         max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES,
         max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES,
@@ -146,6 +162,17 @@ class RedisSession(CompactionHooks, SessionABC):
         self._ttl = check_optional_positive_int("ttl", ttl, maximum=MAX_TTL_SECONDS)
         self.max_items = check_optional_positive_int("max_items", max_items)
         self.refresh_ttl_on_read = bool(refresh_ttl_on_read)
+        if read_refresh_interval is None:
+            interval = 0.0 if self._ttl is None else default_interval(self._ttl)
+        else:
+            interval = check_seconds("read_refresh_interval", read_refresh_interval)
+            if self._ttl is not None and interval > self._ttl:
+                raise ValueError(
+                    f"read_refresh_interval must be at most ttl ({self._ttl} s), got {interval!r}: "
+                    "reads would otherwise let a session expire however often it is read"
+                )
+        self.read_refresh_interval = interval
+        self._rearm = RearmClock(interval)
         self.idempotent_writes = bool(idempotent_writes)
         self.max_item_bytes = check_optional_positive_int("max_item_bytes", max_item_bytes)
         self.max_batch_bytes = check_optional_positive_int("max_batch_bytes", max_batch_bytes)
@@ -157,7 +184,7 @@ class RedisSession(CompactionHooks, SessionABC):
                 "node that took the write; use replica settings of the cluster instead"
             )
         self.durability = durability
-        self.migration_wait = _check_wait(migration_wait)
+        self.migration_wait = check_seconds("migration_wait", migration_wait)
         self.session_settings = _settings(session_settings)
         self.key = session_key(key_prefix, session_id)
         self.key_prefix = key_prefix
@@ -237,14 +264,26 @@ class RedisSession(CompactionHooks, SessionABC):
         if limit is not None and limit <= 0:
             return [], StoreEvent("get_items", round_trips=0)
         window = None if limit is None or limit >= _LARGEST_WINDOW else limit
+        rearm = self._read_ttl_ms() > 0 and self._rearm.due()
+        refreshed = False
         round_trips = 0
         while True:
             start = 0 if window is None else -window
-            reply, trips = await self._run(_scripts.GET, self._read_ttl_ms(), start, -1)
+            length: int | None
+            if rearm:
+                sent_at = self._rearm.now()
+                reply, trips = await self._run(_scripts.GET, self._read_ttl_ms(), start, -1)
+                length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
+                if refreshed:
+                    self._rearm.armed(sent_at)
+                    rearm = False
+            else:
+                raw_items, trips = await self._read_range(start, -1)
+                # The length is known when the range reached the head of the list.
+                length = len(raw_items) if window is None or len(raw_items) < window else None
             round_trips += trips
-            length, refreshed, raw_items = int(reply[0]), bool(reply[1]), reply[2]
-            items, corrupt, size = _decode_all(raw_items)
-            complete = window is None or len(raw_items) >= length
+            items, corrupt, size = decode_items(raw_items)
+            complete = length is not None and len(raw_items) >= length
             if limit is None or window is None or len(items) >= limit or complete:
                 items = items if limit is None else items[-limit:]
                 return items, StoreEvent(
@@ -285,14 +324,15 @@ class RedisSession(CompactionHooks, SessionABC):
             _scripts.ADD, *self._operation_id_args(), self._ttl_ms(), self.max_items or 0, *encoded
         )
         sizes = tuple(len(e) for e in encoded)
+        flags = int(reply[2])
         return StoreEvent(
             "add_items",
             items=len(encoded),
             bytes=sum(sizes),
             session_length=int(reply[0]),
             trimmed=int(reply[1]),
-            ttl_refreshed=bool(int(reply[2]) & 1),
-            duplicate_batch=bool(int(reply[2]) & 2),
+            ttl_refreshed=bool(flags & 1),
+            duplicate_batch=bool(flags & 2),
             item_sizes=sizes,
             round_trips=trips,
         )
@@ -363,6 +403,7 @@ class RedisSession(CompactionHooks, SessionABC):
 
     async def _clear_session(self) -> StoreEvent:
         removed, trips = await self._run(_scripts.CLEAR)
+        self._rearm.forget()
         return StoreEvent("clear_session", items=int(removed), session_length=0, round_trips=trips)
 
     # ------------------------------------------------------------------ internals
@@ -383,9 +424,7 @@ class RedisSession(CompactionHooks, SessionABC):
         Scripts that log operations get the log as KEYS[2] when an id is given
         (``args[0]``); reads and clears touch the list alone.
         """
-        if self._closed and isinstance(self._clients, OwnedClients):
-            raise RuntimeError(f"RedisSession for {self.key!r} is closed")
-        client = self._clients.get()
+        client = self._client()
         logs = script is not _scripts.GET and script is not _scripts.CLEAR
         keys: tuple[str | bytes, ...] = (self.key,)
         if logs and args[0]:
@@ -416,6 +455,33 @@ class RedisSession(CompactionHooks, SessionABC):
                 script.name, self.key, OPERATION_LOG_LIMIT, OPERATION_WINDOW_MS / 1000
             )
         return reply, trips
+
+    async def _read_range(self, start: int, stop: int) -> tuple[list[Any], int]:
+        """``LRANGE`` of the list alone: a read that leaves the TTL as it is."""
+        client = self._client()
+        key = self.key
+
+        async def attempt() -> tuple[Any, int]:
+            return await client.lrange(key, start, stop), 1
+
+        try:
+            return await run_command(
+                client,
+                attempt,
+                name=_scripts.GET.name,
+                commands=_scripts.GET.commands,
+                key_prefix=self.key_prefix,
+                migration_wait=self.migration_wait,
+            )
+        except ResponseError as exc:
+            if "WRONGTYPE" in str(exc):
+                raise await self._wrong_type_error(client) from exc
+            raise
+
+    def _client(self) -> RedisClient:
+        if self._closed and isinstance(self._clients, OwnedClients):
+            raise RuntimeError(f"RedisSession for {self.key!r} is closed")
+        return self._clients.get()
 
     async def _wrong_type_error(self, client: RedisClient) -> SessionKeyTypeError:
         """Name the key that holds an unexpected type: the list or its log."""
@@ -455,14 +521,6 @@ def _settings(value: SessionSettings | dict[str, Any] | None) -> SessionSettings
     )
 
 
-def _check_wait(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"migration_wait must be a number of seconds, got {value!r:.80}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"migration_wait must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def _decode_or_none(raw: Any) -> Any:
     if raw is None:
         return None
@@ -470,20 +528,6 @@ def _decode_or_none(raw: Any) -> Any:
         return decode_item(raw)
     except CorruptItem:
         return None
-
-
-def _decode_all(raw_items: Sequence[bytes | str]) -> tuple[list[Any], int, int]:
-    items: list[Any] = []
-    corrupt = 0
-    size = 0
-    for raw in raw_items:
-        try:
-            items.append(decode_item(raw))
-        except CorruptItem:
-            corrupt += 1
-            continue
-        size += stored_size(raw)
-    return items, corrupt, size
 
 
 async def _key_type(client: RedisClient, key: str | bytes) -> str:
