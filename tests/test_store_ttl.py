@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from conftest import make_client
 from openai_agents_session import RedisSession, collect_store_events
 
 
@@ -43,6 +44,24 @@ async def test_a_read_refreshes_ttl_when_this_session_has_not_lately(
         await reader.get_items()
     assert await client.ttl(writer.key) > 90
     assert [event.ttl_refreshed for event in events] == [True, False]
+
+
+async def test_a_new_session_object_per_request_reads_without_re_arming_again(
+    client: Any, session_id: str, request: pytest.FixtureRequest, backend: str
+) -> None:
+    await RedisSession(session_id, client, ttl=100).add_items([{"n": 1}])
+    with collect_store_events() as events:
+        for _ in range(3):  # one session object per request, as web handlers build them
+            await RedisSession(session_id, client, ttl=100).get_items()
+    assert [event.ttl_refreshed for event in events] == [True, False, False]
+    # Another client (maybe another server) keeps its own times: its first read re-arms.
+    other = make_client(request, backend)
+    try:
+        with collect_store_events() as events:
+            await RedisSession(session_id, other, ttl=100).get_items()
+        assert events[0].ttl_refreshed
+    finally:
+        await other.aclose()
 
 
 async def test_reads_refresh_ttl_at_most_once_per_refresh_interval(

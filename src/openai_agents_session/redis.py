@@ -43,7 +43,7 @@ from ._compaction import CompactionHooks
 from ._execution import check_waitaof, run_command, run_script
 from ._keys import operation_log_key, session_key
 from ._server import server_of_client, server_of_url
-from ._ttl import RearmClock, default_interval
+from ._ttl import RearmClock, default_interval, rearm_times_of
 from ._validate import (
     MAX_TTL_SECONDS,
     check_limit,
@@ -172,7 +172,6 @@ class RedisSession(CompactionHooks, SessionABC):
                     "reads would otherwise let a session expire however often it is read"
                 )
         self.read_refresh_interval = interval
-        self._rearm = RearmClock(interval)
         self.idempotent_writes = bool(idempotent_writes)
         self.max_item_bytes = check_optional_positive_int("max_item_bytes", max_item_bytes)
         self.max_batch_bytes = check_optional_positive_int("max_batch_bytes", max_batch_bytes)
@@ -190,6 +189,8 @@ class RedisSession(CompactionHooks, SessionABC):
         self.key_prefix = key_prefix
         # Scripts address them as KEYS[1] and KEYS[2].
         self.operation_log_key = operation_log_key(self.key)
+        # Shared with every session object on this client: see _ttl.
+        self._rearm = RearmClock(interval, self.key, rearm_times_of(redis_client))
         self._observer = observer
         self._clients: InjectedClient | OwnedClients
         if redis_client is None:
@@ -214,6 +215,10 @@ class RedisSession(CompactionHooks, SessionABC):
         # then swap in the owned clients.
         cls.__init__(owned_session, session_id, _PLACEHOLDER_CLIENT, **options)
         owned_session._clients = owned
+        # Its clients are its own, and so are the times its reads re-armed the TTL.
+        owned_session._rearm = RearmClock(
+            owned_session.read_refresh_interval, owned_session.key, {}
+        )
         return owned_session
 
     @property
