@@ -243,10 +243,8 @@ class RedisSession(CompactionHooks, SessionABC):
         await self.close()
 
     # ------------------------------------------------------------------ protocol
-    # Each public method reports the StoreEvent its private twin returns.
-    # InstrumentedSession calls the twins directly (when the public methods are not
-    # overridden) and reports the event itself: no context variable, one coroutine
-    # less per call.
+    # Each public method reports, through events.report, the StoreEvent its private
+    # twin returns with the result; instrumentation learns store facts only that way.
 
     async def get_items(
         self,

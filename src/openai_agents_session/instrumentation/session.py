@@ -27,9 +27,10 @@ from .telemetry import SessionTelemetry
 if TYPE_CHECKING:
     from agents.items import TResponseInputItem
 
-__all__ = ["InstrumentedSession", "accepts_wrapper", "session_class_for"]
+__all__ = ["SESSION_METHODS", "InstrumentedSession", "accepts_wrapper", "session_class_for"]
 
-_OPERATIONS = ("get_items", "add_items", "pop_item", "clear_session")
+# The SDK Session protocol's four operations.
+SESSION_METHODS = ("get_items", "add_items", "pop_item", "clear_session")
 
 
 class InstrumentedSession(SessionABC):
@@ -162,7 +163,7 @@ def session_class_for(inner: Any) -> type[InstrumentedSession]:
 
 def accepts_wrapper(session: Any) -> bool:
     """Whether all four methods of ``session`` take the SDK's ``wrapper`` keyword."""
-    for name in _OPERATIONS:
+    for name in SESSION_METHODS:
         try:
             parameters = inspect.signature(getattr(session, name)).parameters
         except (AttributeError, TypeError, ValueError):

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from .options import InstrumentationOptions
 from .privacy import SessionIdMode
-from .session import _OPERATIONS, InstrumentedSession, session_class_for
+from .session import SESSION_METHODS, InstrumentedSession, session_class_for
 from .telemetry import SessionTelemetry
 
 __all__ = ["InstrumentedSession", "instrument", "instrumented"]
@@ -67,7 +67,7 @@ def instrument(
     """
     if isinstance(session, InstrumentedSession) or getattr(session, "_instrumented", False):
         return session
-    for method in _OPERATIONS:
+    for method in SESSION_METHODS:
         if not callable(getattr(session, method, None)):
             raise TypeError(f"instrument() needs a Session; {session!r:.80} has no {method}()")
     options = InstrumentationOptions(
@@ -125,7 +125,7 @@ def instrumented(**options: Any) -> Callable[[C], C]:
 
             return method
 
-        namespace: dict[str, Any] = {name: wrap(name) for name in _OPERATIONS}
+        namespace: dict[str, Any] = {name: wrap(name) for name in SESSION_METHODS}
         namespace["_instrumented"] = True
         namespace["__module__"] = cls.__module__
         namespace["__qualname__"] = cls.__qualname__
