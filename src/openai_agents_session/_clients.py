@@ -152,6 +152,9 @@ def _sentinel_primary(url: str, options: dict[str, Any]) -> Redis:
         options.setdefault("db", int(path[1]))
     if parts.password:
         options.setdefault("password", unquote(parts.password))
-    sentinel = Sentinel(hosts, **{k: v for k, v in options.items() if k != "db"})  # type: ignore[no-untyped-call]
+    # Sentinel's constructor is typed in some redis-py releases and not in others; calling
+    # it through Any keeps type checking clean on every supported release.
+    sentinel_class: Any = Sentinel
+    sentinel = sentinel_class(hosts, **{k: v for k, v in options.items() if k != "db"})
     primary: Redis = sentinel.master_for(service, **options)
     return primary
