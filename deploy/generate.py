@@ -46,6 +46,14 @@ TRACING_CONFIGS = {
     "tempo-config": "compose/tempo.yaml",
 }
 HEADER = "# Generated from {source}.\n# Do not edit: change the source and run `make rules`.\n"
+# In the generated file, where users look first when the dashboard does not appear.
+DASHBOARD_SIDECAR_NOTE = """\
+# Grafana's dashboard sidecar loads ConfigMaps labelled grafana_dashboard: "1", by
+# default only from Grafana's own namespace: set the Helm value
+# sidecar.dashboards.searchNamespace (kube-prometheus-stack:
+# grafana.sidecar.dashboards.searchNamespace) to ALL or to a list holding this kit's
+# namespace. See deploy/README.md, "Grafana".
+"""
 
 
 class _BlockStyleDumper(yaml.SafeDumper):
@@ -121,7 +129,7 @@ def render_dashboard_configmap(dashboards: Path) -> str:
         },
         "data": data,
     }
-    return HEADER.format(source="dashboards/*.json") + dump_yaml(resource)
+    return HEADER.format(source="dashboards/*.json") + DASHBOARD_SIDECAR_NOTE + dump_yaml(resource)
 
 
 def render_tracing_configmaps(deploy: Path) -> str:

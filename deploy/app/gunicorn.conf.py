@@ -4,10 +4,15 @@ prometheus_client's multiprocess mode needs ``PROMETHEUS_MULTIPROC_DIR`` set to 
 empty directory before the workers start; each worker writes its metrics there and
 ``/metrics`` adds them up. A worker that exits is marked dead so that its live
 gauges go (counters and histograms keep their totals either way).
+
+In the container the root filesystem is read-only and only ``/tmp`` is writable (a
+memory-backed volume): gunicorn's worker heartbeat files go to Python's temporary
+directory, and the image puts ``PROMETHEUS_MULTIPROC_DIR`` under it.
 """
 
 import os
 import shutil
+from pathlib import Path
 
 from prometheus_client import multiprocess
 
@@ -15,6 +20,9 @@ bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WORKERS", "4"))
 worker_class = "uvicorn.workers.UvicornWorker"
 graceful_timeout = 10
+# gunicornc's control socket would go under $HOME, read-only (or missing) in the
+# container, and an error would be logged at every start; the example does not use it.
+control_socket_disable = True
 
 
 def on_starting(server: object) -> None:
@@ -22,8 +30,13 @@ def on_starting(server: object) -> None:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
         raise RuntimeError("set PROMETHEUS_MULTIPROC_DIR to an empty directory for the workers")
-    shutil.rmtree(directory, ignore_errors=True)
-    os.makedirs(directory)
+    # Emptied, not removed: it may be a volume's mount point, which cannot be removed.
+    os.makedirs(directory, exist_ok=True)
+    for entry in Path(directory).iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def child_exit(server: object, worker: object) -> None:

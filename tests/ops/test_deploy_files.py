@@ -90,6 +90,30 @@ def test_compose_mounts_and_build_files_exist() -> None:
     assert (kit.DEPLOY / "app" / "main.py").exists()
 
 
+def test_every_service_of_a_locally_built_image_builds_it() -> None:
+    """Compose pulls the image of a service without ``build``, in any order with builds."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    built = {s["image"]: s["build"] for s in services.values() if "build" in s and "image" in s}
+    assert built
+    for name, service in services.items():
+        if service.get("image") in built:
+            assert service.get("build") == built[service["image"]], (
+                f"{name}: runs the locally built {service['image']} without its build section"
+            )
+
+
+def test_compose_runs_the_example_image_read_only_like_the_kubernetes_manifest() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    deployment = _by_kind_and_name()[("Deployment", "agent-app")]
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        service = services[container["name"]]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert service.get("read_only") is True, container["name"]
+        mounts = {mount["mountPath"] for mount in container.get("volumeMounts", [])}
+        tmpfs = {entry.split(":")[0] for entry in service.get("tmpfs", [])}
+        assert tmpfs == mounts, container["name"]
+
+
 def test_compose_prometheus_config_is_valid_with_the_rule_files(tmp_path: Path) -> None:
     config = yaml.safe_load((kit.DEPLOY / "compose" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/rules/*.rules.yml"]
