@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +37,7 @@ def _everything(exporter: InMemorySpanExporter, registry: CollectorRegistry, log
                 "name": s.name,
                 "attributes": dict(s.attributes or {}),
                 "events": [dict(e.attributes or {}) for e in s.events],
+                "status": s.status.description,
             }
         )
         for s in exporter.get_finished_spans()
@@ -187,12 +190,144 @@ async def test_a_short_session_id_does_not_garble_other_text(
     message = str(
         (exporter.get_finished_spans()[-1].events[0].attributes or {})["exception.message"]
     )
-    # Either the whole message or a notice that it was withheld: never a rewritten one.
-    assert message.startswith("(message withheld")
+    # The whole message (a connection error cannot hold a key): never a rewritten one.
+    assert message == "Error 111 connecting to 127.0.0.1:6379. Connection refused."
     conversation = exporter.get_finished_spans()[-1].attributes["gen_ai.conversation.id"]  # type: ignore[index]
     assert str(conversation) not in json.dumps(logs, default=str).replace(
         f'"session": "{conversation}"', ""
     )
+
+
+class KeyedSession(FailingSession):
+    """Fails with an error of ``kind`` whose own text names the session's file or key."""
+
+    def __init__(self, session_id: str, kind: str) -> None:
+        super().__init__(session_id)
+        self.kind = kind
+
+    async def get_items(self, limit: int | None = None) -> Any:
+        if self.kind == "file":
+            # A real error of the file system, for a store with a file per session.
+            path = Path(f"/nonexistent-directory/{self.session_id}.json")
+            return await asyncio.to_thread(path.read_text)
+
+        class SessionUnavailable(ConnectionError):
+            pass
+
+        raise SessionUnavailable(f"session openai_agents_session:{self.session_id} unavailable")
+
+
+@pytest.mark.parametrize("kind", ["file", "own-subclass"])
+async def test_an_error_that_can_name_the_session_is_withheld_even_if_it_looks_like_io(
+    kind: str, provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    session = instrument(KeyedSession("alice-1", kind), tracer_provider=provider, registry=registry)
+    with capture_logs() as logs, pytest.raises(OSError) as raised:
+        await session.get_items()
+    assert "alice-1" in str(raised.value)
+    assert logs[-1]["error"].startswith("(message withheld: it names the session")
+    assert "alice-1" not in _everything(exporter, registry, logs)
+
+
+SECRET_LIMIT = "SECRET-LIMIT-123"
+
+
+async def _bad_limit_call(
+    inner: Any, provider: Any, registry: CollectorRegistry, **options: Any
+) -> tuple[BaseException, list[Any]]:
+    """``get_items(limit=SECRET_LIMIT)`` on ``inner`` directly, then instrumented.
+
+    Returns the instrumented call's exception after checking it is the one the
+    inner session raises, and the log events of that call.
+    """
+    with pytest.raises(Exception) as direct:
+        await inner.get_items(limit=SECRET_LIMIT)
+    session = instrument(inner, tracer_provider=provider, registry=registry, **options)
+    with capture_logs() as logs, pytest.raises(type(direct.value)) as raised:
+        await session.get_items(limit=SECRET_LIMIT)
+    assert str(raised.value) == str(direct.value)
+    return raised.value, logs
+
+
+async def test_a_bad_limit_reaches_no_signal_through_the_sdks_sqlite_session(
+    provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    from agents import SQLiteSession
+
+    inner = SQLiteSession("bad-limit")
+    try:
+        _, logs = await _bad_limit_call(inner, provider, registry)
+    finally:
+        inner.close()
+    assert logs[-1]["event"] == "session.operation_failed"
+    assert "limit" not in logs[-1]
+    assert (exporter.get_finished_spans()[-1].attributes or {}).get(
+        "openai_agents_session.limit"
+    ) is None
+    assert SECRET_LIMIT not in _everything(exporter, registry, logs)
+
+
+async def test_a_bad_limit_reaches_no_signal_through_redis_session(
+    valkey_client: Redis, provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    store = RedisSession("bad-limit", valkey_client)
+    _, logs = await _bad_limit_call(store, provider, registry)
+    assert logs[-1]["error_type"] == "serialization"
+    assert "str" in logs[-1]["error"]  # the type is told: by the store or by the notice
+    assert SECRET_LIMIT not in _everything(exporter, registry, logs)
+
+
+class EchoingSession(FailingSession):
+    """Rejects a bad limit the way many sessions do: by quoting it, maybe cut short."""
+
+    def __init__(self, session_id: str, shown: int) -> None:
+        super().__init__(session_id)
+        self.shown = shown
+
+    async def get_items(self, limit: int | None = None) -> Any:
+        if not isinstance(limit, int):
+            raise ValueError(f"limit must be a number, got {limit!r:.{self.shown}}")
+        return []
+
+
+@pytest.mark.parametrize("mode", ["hashed", "raw"])
+@pytest.mark.parametrize("shown", [80, 16], ids=["whole", "cut-short"])
+async def test_an_error_echoing_a_bad_limit_is_withheld_and_names_its_type(
+    mode: str,
+    shown: int,
+    provider: Any,
+    exporter: InMemorySpanExporter,
+    registry: CollectorRegistry,
+) -> None:
+    exc, logs = await _bad_limit_call(
+        EchoingSession("echo", shown), provider, registry, session_id_mode=mode
+    )
+    assert SECRET_LIMIT[:15] in str(exc)  # the caller's own exception keeps it
+    notice = "(message withheld: it repeats the limit argument, a str)"
+    assert logs[-1]["error"] == notice
+    event = exporter.get_finished_spans()[-1].events[0].attributes or {}
+    assert event["exception.message"] == notice
+    assert f"ValueError: {notice}" in str(event["exception.stacktrace"])
+    assert SECRET_LIMIT[:15] not in _everything(exporter, registry, logs)
+
+
+async def test_only_an_int_limit_is_recorded(
+    provider: Any, exporter: InMemorySpanExporter, registry: CollectorRegistry
+) -> None:
+    class Accepting(FailingSession):
+        async def get_items(self, limit: int | None = None) -> Any:
+            return []
+
+    session = instrument(Accepting("limits"), tracer_provider=provider, registry=registry)
+    with capture_logs() as logs:
+        for limit in (3, True, "3", 2.0, None):
+            await session.get_items(limit)  # type: ignore[arg-type]
+    recorded = [
+        (span.attributes or {}).get("openai_agents_session.limit")
+        for span in exporter.get_finished_spans()
+    ]
+    assert recorded == [3, None, None, None, None]
+    assert [entry.get("limit") for entry in logs] == [3, None, None, None, None]
 
 
 async def test_a_store_error_describes_itself_without_its_key(

@@ -10,11 +10,15 @@ one-time warning, since hashes then differ between processes).
 Error text is described for telemetry here too, without the raw id in any form:
 an exception may describe itself with the id left out (``telemetry_message``);
 any other message that holds the id, plainly or escaped, is withheld rather than
-rewritten, so no message is ever garbled.
+rewritten, so no message is ever garbled. A ``limit`` that is not an int is
+treated the same way (any session may echo it in its error), and is recorded by
+its type only. Connection errors and timeouts keep their text: it cannot hold a
+key or an argument.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -25,6 +29,9 @@ import traceback
 import warnings
 from typing import Literal
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 __all__ = [
     "KEY_ENVIRONMENT_VARIABLE",
     "HashKeyWarning",
@@ -33,6 +40,7 @@ __all__ = [
     "conversation_id",
     "describe_error",
     "qualified_name",
+    "recordable_limit",
     "resolve_hash_key",
 ]
 
@@ -102,8 +110,17 @@ def conversation_id(
     return digest.hexdigest()[:16]
 
 
+def recordable_limit(limit: object) -> int | None:
+    """``limit`` as spans and logs may record it: a plain int, else nothing.
+
+    Anything else (a str, a bool, an int subclass whose text is its own) is a
+    caller's mistake whose text may be anything the caller had at hand.
+    """
+    return limit if type(limit) is int else None
+
+
 def describe_error(
-    exc: BaseException, session_id: str | None, session_label: str
+    exc: BaseException, session_id: str | None, session_label: str, *, limit: object = None
 ) -> tuple[str, str]:
     """``(message, stack trace)`` of ``exc`` for telemetry, holding no form of ``session_id``.
 
@@ -111,11 +128,22 @@ def describe_error(
     Python's own. Otherwise each exception of the chain is described by its
     ``telemetry_message(session_label)`` when it has one, else by its own message
     unless that holds the id (then the message is withheld, never rewritten).
-    Stack frames show code, not data, and are kept.
+    ``limit`` is the call's ``limit`` argument: when it is not an int, a message
+    that holds its text is withheld too, whatever the mode. Stack frames show
+    code, not data, and are kept.
+
+    >>> describe_error(TypeError("bad limit 'x-secret'"), None, "", limit="x-secret")[0]
+    '(message withheld: it repeats the limit argument, a str)'
     """
-    if session_id is None:
+    session_forms = () if session_id is None else _forms(session_id)
+    argument: tuple[tuple[str, ...], str] | None = None
+    if limit is not None and recordable_limit(limit) is None:
+        notice = f"(message withheld: it repeats the limit argument, a {type(limit).__name__})"
+        argument = (_argument_forms(limit), notice)
+    if not session_forms and argument is None:
         return str(exc), "".join(traceback.format_exception(exc))
-    forms = _forms(session_id)
+    # Raw ids: an exception's own text, which names the session as the app allowed.
+    label = None if session_id is None else session_label
     # (text of an exception, how it relates to the next one in the chain), outermost first.
     chain: list[tuple[str, str]] = []
     seen: set[int] = set()
@@ -123,7 +151,7 @@ def describe_error(
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        message = _message(current, forms, session_label)
+        message = _message(current, session_forms, argument, label)
         if current is exc:
             top_message = message
         frames = "".join(traceback.format_tb(current.__traceback__))
@@ -147,29 +175,71 @@ def describe_error(
 
 _CAUSED = "\nThe above exception was the direct cause of the following exception:\n\n"
 _DURING = "\nDuring handling of the above exception, another exception occurred:\n\n"
+_NAMES_SESSION = "(message withheld: it names the session; session_id_mode='raw' shows it)"
+
+# Errors whose text the network layer writes, never code that holds session data:
+# redis-py's connection and timeout errors say host:port and what the OS answered
+# ("Error 111 connecting to 127.0.0.1:6379. Connection refused."), and the OS's own
+# socket errors an errno and an address. Neither can carry a key, an item or an
+# argument, and they are what an on-call engineer most needs to read, so an id that
+# occurs in them by chance ("1" in 127.0.0.1) withholds nothing. Only these modules'
+# own classes count: a subclass defined elsewhere writes whatever text it likes. An
+# OSError naming a file does not count either: a file's name may hold a session id.
+# A bad limit's text is withheld from these too: a call rarely has one, and then
+# nothing is known of where its text went.
+_KEYLESS_ERRORS = (RedisConnectionError, RedisTimeoutError, asyncio.TimeoutError, OSError)
+_KEYLESS_MODULES = frozenset({"builtins", "redis.exceptions", "asyncio.exceptions", "socket"})
 
 
-def _message(exc: BaseException, forms: tuple[str, ...], session_label: str) -> str:
-    describe = getattr(exc, "telemetry_message", None)
+def _keyless(exc: BaseException) -> bool:
+    if not isinstance(exc, _KEYLESS_ERRORS) or type(exc).__module__ not in _KEYLESS_MODULES:
+        return False
+    return not isinstance(exc, OSError) or (exc.filename is None and exc.filename2 is None)
+
+
+def _message(
+    exc: BaseException,
+    session_forms: tuple[str, ...],
+    argument: tuple[tuple[str, ...], str] | None,
+    session_label: str | None,
+) -> str:
+    describe = getattr(exc, "telemetry_message", None) if session_label is not None else None
     try:
         text = str(describe(session_label)) if callable(describe) else str(exc)
     except Exception:
         text = ""
-    if any(form in text for form in forms):
-        return "(message withheld: it names the session; session_id_mode='raw' shows it)"
+    if argument is not None and any(form in text for form in argument[0]):
+        return argument[1]
+    if session_forms and not _keyless(exc) and any(form in text for form in session_forms):
+        return _NAMES_SESSION
     return text
 
 
-def _forms(session_id: str) -> tuple[str, ...]:
-    """The id as it may appear in text: itself, and as repr, bytes and JSON escape it."""
-    encoded = session_id.encode("utf-8", "surrogatepass")
+# Messages often echo a value cut short ("got {value!r:.80}"); any cut that keeps at
+# least this many characters still holds a form's start.
+_ECHO_START = 16
+
+
+def _argument_forms(value: object) -> tuple[str, ...]:
+    """The starts of an argument's text (``str`` and ``repr``) in every form ``_forms`` knows."""
+    try:
+        texts = {str(value), repr(value)}
+    except Exception:
+        return ("",)  # its text is unknown, so any message may hold it: "" is in every text
+    return tuple({form[:_ECHO_START] for text in texts for form in _forms(text)})
+
+
+def _forms(text: str) -> tuple[str, ...]:
+    """``text`` (an id, an argument) as a message may hold it: itself, and as repr,
+    bytes and JSON escape it."""
+    encoded = text.encode("utf-8", "surrogatepass")
     candidates = {
-        session_id,
-        repr(session_id)[1:-1],
+        text,
+        repr(text)[1:-1],
         repr(encoded)[2:-1],
-        json.dumps(session_id)[1:-1],
-        json.dumps(session_id, ensure_ascii=False)[1:-1],
-        session_id.encode("unicode_escape").decode("ascii"),
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        text.encode("unicode_escape").decode("ascii"),
         encoded.decode("utf-8", "backslashreplace"),
     }
     return tuple(form for form in candidates if form)

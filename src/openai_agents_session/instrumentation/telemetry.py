@@ -23,7 +23,7 @@ from .facts import OperationFacts, classify_error, gather
 from .logs import OperationLogger
 from .metrics import OPERATIONS, SessionMetrics, metrics_for
 from .options import InstrumentationOptions
-from .privacy import conversation_id, describe_error
+from .privacy import conversation_id, describe_error, recordable_limit
 from .spans import SpanFactory
 
 __all__ = ["SessionTelemetry", "store_info_of"]
@@ -75,15 +75,20 @@ class SessionTelemetry:
         operation: Operation,
         call: Awaitable[T],
         *,
-        limit: int | None = None,
+        limit: object = None,
         items: Sequence[Any] | None = None,
         wrapper: Any = None,
     ) -> T:
-        """Await ``call`` (the inner session's operation) with every signal around it."""
+        """Await ``call`` (the inner session's operation) with every signal around it.
+
+        ``limit`` is whatever the caller passed: only an int is recorded, and the text
+        of anything else is kept out of the error's description.
+        """
         outer = store_event_collector.get()
         if type(outer) is _InstrumentedCall:
             return await call  # an instrumented call around this one reports it
-        span, token = self._start(operation, limit)
+        recorded_limit = recordable_limit(limit)
+        span, token = self._start(operation, recorded_limit)
         events = _InstrumentedCall()
         collecting = store_event_collector.set(events)
         begin = time.perf_counter()
@@ -99,12 +104,12 @@ class SessionTelemetry:
                 outer.extend(events)  # an app's collect_store_events() still sees them
         duration = time.perf_counter() - begin
         try:
-            facts = gather(operation, events, duration, limit, items, result)
+            facts = gather(operation, events, duration, recorded_limit, items, result)
             if self._capture_content:
                 facts.content = _content(operation, items, result)
         except Exception:
             self.telemetry_error("metrics")
-            facts = OperationFacts(StoreEvent(operation), duration, limit)
+            facts = OperationFacts(StoreEvent(operation), duration, recorded_limit)
         self._report(span, token, facts, wrapper)
         return result
 
@@ -120,13 +125,13 @@ class SessionTelemetry:
             return INVALID_SPAN, None
 
     def _failed(
-        self, operation: Operation, duration: float, limit: int | None, exc: BaseException
+        self, operation: Operation, duration: float, limit: object, exc: BaseException
     ) -> OperationFacts:
-        facts = OperationFacts(StoreEvent(operation), duration, limit, error=exc)
+        facts = OperationFacts(StoreEvent(operation), duration, recordable_limit(limit), error=exc)
         facts.error_type = classify_error(exc)
         try:
             facts.error_message, facts.error_stacktrace = describe_error(
-                exc, self._private_id, self._session_label
+                exc, self._private_id, self._session_label, limit=limit
             )
         except Exception:
             self.telemetry_error("logs")
