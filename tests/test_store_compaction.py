@@ -16,9 +16,9 @@ from agents.memory import OpenAIResponsesCompactionSession
 from agents.testing import ScriptedModel, assistant_message
 from redis.asyncio import Redis
 
-from openai_agents_session import RedisSession, StoreEvent, _scripts
-from openai_agents_session._codec import encode_items
-from openai_agents_session.redis import OPERATION_LOG_LIMIT, OPERATION_WINDOW_MS
+from openai_agents_session import RedisSession, StoreEvent
+from openai_agents_session.store.codec import encode_items
+from openai_agents_session.store.scripts import REPLACE
 
 SUMMARY = {
     "type": "message",
@@ -149,12 +149,11 @@ async def test_a_resent_replacement_is_not_applied_twice(
 ) -> None:
     store = RedisSession(session_id, valkey_client, ttl=60)
     await store.add_items([{"n": 0}])
-    args = ("feedfacefeedface", OPERATION_WINDOW_MS, OPERATION_LOG_LIMIT, 60_000, 0, -1)
-    summary = encode_items([SUMMARY])
-    first, _ = await store._run(_scripts.REPLACE, *args, *summary)
+    call = ("feedfacefeedface", 60_000, 0, -1, *encode_items([SUMMARY]))
+    first, _ = await store._execute(REPLACE, *call)
     await store.add_items([{"n": "after"}])
-    copy, _ = await store._run(_scripts.REPLACE, *args, *summary)  # a late copy
-    assert int(first[3]) == 1 and int(copy[3]) == 1 and int(copy[2]) & 2
+    copy, _ = await store._execute(REPLACE, *call)  # a late copy
+    assert first.replaced and copy.replaced and copy.replayed
     assert await store.get_items() == [SUMMARY, {"n": "after"}]
 
 

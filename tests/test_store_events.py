@@ -7,6 +7,8 @@ import asyncio
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession, StoreEvent, collect_store_events
+from openai_agents_session.store.oplog import WINDOW_MS
+from openai_agents_session.store.scripts import ADD, POP
 
 
 class Recorder:
@@ -91,14 +93,12 @@ async def test_retried_batch_is_recognised_and_not_applied_twice(
     valkey_client: Redis, session_id: str
 ) -> None:
     """What a client-library retry after a lost reply sends: the same script call again."""
-    from openai_agents_session import _scripts
-
     session = RedisSession(session_id, valkey_client, ttl=60)
-    args = ("0123456789abcdef", 120000, 10000, 60000, 0, b'{"n":1}')
-    first = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
-    again = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
-    assert first == [1, 0, 1]  # length, trimmed, flags: TTL refreshed
-    assert again == [1, 0, 3]  # TTL refreshed + duplicate batch
+    call = ("0123456789abcdef", 60000, 0, b'{"n":1}')
+    first, _ = await session._execute(ADD, *call)
+    again, _ = await session._execute(ADD, *call)
+    assert (first.length, first.ttl_refreshed, first.replayed) == (1, True, False)
+    assert (again.length, again.ttl_refreshed, again.replayed) == (1, True, True)
     assert await session.get_items() == [{"n": 1}]
 
 
@@ -109,36 +109,36 @@ async def test_operation_ids_expire_after_their_window_whatever_the_session_ttl(
     for n in range(100):
         await session.add_items([{"n": n}])
     ids_key = _keys(session)[1]
-    assert await valkey_client.zcard(ids_key) == 100  # a time window, not a count
-    assert 0 < await valkey_client.pttl(ids_key) <= 120000
+    assert await valkey_client.zcard(ids_key) == 100
+    assert 0 < await valkey_client.pttl(ids_key) <= WINDOW_MS
     assert await valkey_client.ttl(session.key) == -1
 
 
 async def test_a_late_copy_after_a_clear_does_not_bring_items_back(
     valkey_client: Redis, session_id: str
 ) -> None:
-    from openai_agents_session import _scripts
-
     session = RedisSession(session_id, valkey_client, ttl=60)
-    args = ("fedcba9876543210", 120000, 10000, 60000, 0, b'{"n":1}')
-    await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
+    call = ("fedcba9876543210", 60000, 0, b'{"n":1}')
+    await session._execute(ADD, *call)
     await session.clear_session()
-    late = await valkey_client.eval(_scripts.ADD.body, 2, *_keys(session), *args)
-    assert late[2] & 2  # recognised as a copy
+    late, _ = await session._execute(ADD, *call)
+    assert late.replayed
     assert await session.get_items() == []
 
 
 async def test_retried_pop_returns_the_same_item_without_popping_again(
     valkey_client: Redis, session_id: str
 ) -> None:
-    from openai_agents_session import _scripts
-
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}, {"n": 3}])
-    args = ("0000111122223333", 120000, 10000, 60000)
-    first = await valkey_client.eval(_scripts.POP.body, 2, *_keys(session), *args)
-    again = await valkey_client.eval(_scripts.POP.body, 2, *_keys(session), *args)
-    assert first == [2, 1, b'{"n":3}']  # length, flags: TTL refreshed, item
-    assert again == [2, 2, b'{"n":3}']  # replayed
+    first, _ = await session._execute(POP, "0000111122223333", 60000)
+    again, _ = await session._execute(POP, "0000111122223333", 60000)
+    assert (first.length, first.ttl_refreshed, first.replayed, first.item) == (
+        2,
+        True,
+        False,
+        b'{"n":3}',
+    )
+    assert (again.length, again.replayed, again.item) == (2, True, b'{"n":3}')
     assert await session.get_items() == [{"n": 1}, {"n": 2}]
-    assert 0 < await valkey_client.pttl(_keys(session)[1]) <= 120000
+    assert 0 < await valkey_client.pttl(session.popped_items_key) <= WINDOW_MS

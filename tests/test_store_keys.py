@@ -12,10 +12,33 @@ from redis.asyncio import Redis
 
 from conftest import create_acl_user
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import hash_slot, operation_log_key, session_key
+from openai_agents_session.store.keys import (
+    hash_slot,
+    operation_log_key,
+    popped_items_key,
+    session_key,
+)
 from openai_agents_session.testing import ServerProcess
 
-PIECES = ["{", "}", ":", "*", "?", "[", "]", "\\", "x", "é", "🙂", "{}", "{x}", "\xff", "ops", " "]
+PIECES = [
+    "{",
+    "}",
+    ":",
+    "*",
+    "?",
+    "[",
+    "]",
+    "\\",
+    "x",
+    "é",
+    "🙂",
+    "{}",
+    "{x}",
+    "\xff",
+    "ops",
+    "popped",
+    " ",
+]
 session_ids = st.one_of(
     st.text(min_size=1, max_size=20),
     st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map("".join),
@@ -25,7 +48,7 @@ prefixes = st.sampled_from(["openai_agents_session", "{app}", "a{", "p}", "{}", 
 
 def keys_of(prefix: str, session_id: str) -> set[bytes]:
     list_key = session_key(prefix, session_id)
-    return {list_key.encode(), operation_log_key(list_key)}
+    return {list_key.encode(), operation_log_key(list_key), popped_items_key(list_key)}
 
 
 @given(prefixes, session_ids, session_ids)
@@ -44,8 +67,9 @@ def _glob_literal(key: bytes) -> bytes:
     return b"".join(b"\\" + bytes([c]) if c in b"*?[]\\" else bytes([c]) for c in key)
 
 
-# ACL SETUSER refuses a key pattern holding whitespace; the property above covers those ids.
-acl_session_ids = session_ids.filter(lambda s: not any(c.isspace() for c in s))
+# ACL SETUSER refuses a key pattern holding whitespace or NUL; the property above covers
+# those ids.
+acl_session_ids = session_ids.filter(lambda s: not any(c.isspace() or c == "\0" for c in s))
 
 
 @given(prefixes, acl_session_ids)

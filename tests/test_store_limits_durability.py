@@ -60,17 +60,19 @@ def test_session_id_must_be_valid_unicode_text(session_id: object, error: type[E
         RedisSession(session_id, Redis())  # type: ignore[arg-type]
 
 
-async def test_clear_leaves_only_the_expiring_operation_log(
+async def test_clear_leaves_only_the_expiring_operation_log_and_no_content(
     valkey_client: Redis, session_id: str
 ) -> None:
     session = RedisSession(session_id, valkey_client, ttl=60)
     await session.add_items([{"n": 1}, {"n": 2}])
     await session.clear_session()
-    log = session.operation_log_key
-    assert await valkey_client.keys(f"*{session_id}*") == [log]
+    log, popped = session.operation_log_key, session.popped_items_key
+    assert sorted(await valkey_client.keys(f"*{session_id}*")) == sorted([log, popped])
     assert await valkey_client.type(log) == b"zset"  # random ids; no item was popped
     assert all(b"\n" not in member for member in await valkey_client.zrange(log, 0, -1))
-    assert 0 < await valkey_client.pttl(log) <= 120_000
+    assert set(await valkey_client.hkeys(popped)) == {b"#head", b"#next", b"#bytes"}
+    for key in (log, popped):
+        assert 0 < await valkey_client.pttl(key) <= 120_000
 
 
 # ---------------------------------------------------------------- durability

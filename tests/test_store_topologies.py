@@ -10,7 +10,7 @@ from redis.asyncio import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import hash_slot, operation_log_key
+from openai_agents_session.store.keys import hash_slot, operation_log_key
 from openai_agents_session.testing import Cluster, SentinelGroup
 
 

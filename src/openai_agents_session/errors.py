@@ -89,15 +89,9 @@ class DurabilityError(RedisError):
 
 
 class OperationLogFullError(RedisError):
-    """The session took more writes and pops within the de-duplication window than
-    its operation log holds; this one was refused, nothing was changed.
-
-    The store remembers the id of every write and pop for ``window`` seconds so a
-    copy re-sent by the client library is never applied twice. It never forgets an
-    id early to make room (that would let a late copy in), so past ``limit`` ids
-    within the window a session refuses further writes until old ids age out.
-    Retry after a moment, or spread the load over more sessions.
-    """
+    """No longer raised: the operation log evicts its oldest entries instead of
+    refusing work (see :mod:`openai_agents_session.store.oplog`). Kept so code that
+    catches it still imports."""
 
     def __init__(self, operation: str, key: str, limit: int, window_seconds: float) -> None:
         self.operation = operation

@@ -62,8 +62,13 @@ class StoreEvent:
         corrupt_skipped: stored items that were not valid JSON and were skipped
             (get) or dropped (pop).
         item_sizes: serialised size of each written item, in order (add only).
-        duplicate_batch: the write was a retry of a batch the server had already
-            applied; it was acknowledged without being applied again.
+        replayed: the call was a copy of a write or pop the server had already
+            applied (re-sent by the client library, delivered late, or retried by
+            the caller): acknowledged without being applied again; a replayed pop
+            returns the item the original removed.
+        log_evictions: operation-log entries this call pushed out while they were
+            still inside the log's window: the one way exactly-once weakens (see
+            :mod:`openai_agents_session.store.oplog`).
         round_trips: round trips to the server this operation took.
     """
 
@@ -75,8 +80,14 @@ class StoreEvent:
     trimmed: int = 0
     corrupt_skipped: int = 0
     item_sizes: tuple[int, ...] = ()
-    duplicate_batch: bool = False
+    replayed: bool = False
+    log_evictions: int = 0
     round_trips: int = 1
+
+    @property
+    def duplicate_batch(self) -> bool:
+        """The former name of :attr:`replayed`, kept for observers that read it."""
+        return self.replayed
 
 
 @dataclass(frozen=True, slots=True)

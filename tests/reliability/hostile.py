@@ -26,6 +26,8 @@ _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 TEN_MB = "x" * (10 * 1024 * 1024)
 DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
+# The documented deepest nesting an item may have.
+MAX_ITEM_DEPTH = 200
 
 
 def _nested(depth: int) -> Any:
@@ -58,9 +60,8 @@ non_json = st.one_of(
     st.builds(object),
     st.dictionaries(st.tuples(st.integers()), st.integers(), min_size=1, max_size=2),
     st.builds(_circular),
-    # Clearly within or clearly beyond Python's recursion limit: near it, whether an
-    # item encodes depends on how deep the caller's own stack already is.
-    st.sampled_from([50, 400, 2000, 50_000]).map(_nested),
+    # Within and beyond the documented depth limit, and far beyond the recursion limit.
+    st.sampled_from([50, 199, 200, 201, 400, 2000, 50_000]).map(_nested),
 )
 AT_ITEM_LIMIT = {"output": "y" * (DEFAULT_MAX_ITEM_BYTES - 13)}  # JSON exactly 4 MiB
 # Megabytes are slow to move: one item in fifty of this branch is big.
@@ -192,12 +193,26 @@ def cases(sessions: int) -> st.SearchStrategy[Any]:
     )
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of lists/objects, level by level (a cycle counts as endless)."""
+    depth, level = 0, [value]
+    while level and depth <= MAX_ITEM_DEPTH:
+        containers = [v for v in level if isinstance(v, (dict, list, tuple))]
+        if not containers:
+            break
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
+    return depth
+
+
 def expected_batch(batch: Any) -> list[bytes] | type[Exception]:
     """What ``add_items(batch)`` must store (default limits), or the error family."""
     if isinstance(batch, (str, bytes, dict)) or not isinstance(batch, (list, tuple)):
         return TypeError
     encoded: list[bytes] = []
     for item in batch:
+        if _depth(item) > MAX_ITEM_DEPTH:
+            return ValueError
         try:
             data = _encoder.encode(item).encode("utf-8")
         except TypeError:

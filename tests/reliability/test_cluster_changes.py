@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import RedisCluster
 
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import hash_slot
+from openai_agents_session.store.keys import hash_slot
 from openai_agents_session.testing import Cluster, ServerProcess, redis_binary
 from openai_agents_session.testing.cluster import node_id
 

@@ -12,11 +12,12 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from openai_agents_session import Durability, DurabilityError, RedisSession, _scripts
-from openai_agents_session._codec import encode_items
+from openai_agents_session import Durability, DurabilityError, RedisSession
 from openai_agents_session.cli import main
-from openai_agents_session.errors import OperationLogFullError
-from openai_agents_session.redis import OPERATION_LOG_LIMIT, OPERATION_WINDOW_MS
+from openai_agents_session.events import StoreEvent
+from openai_agents_session.store.codec import encode_items
+from openai_agents_session.store.oplog import MAX_IDS
+from openai_agents_session.store.scripts import ADD
 from openai_agents_session.testing import ServerProcess
 from openai_agents_session.testing.proxy import Fault, FaultProxy
 
@@ -209,44 +210,72 @@ async def test_aof_durability_is_refused_before_writing_without_waitaof(
     assert written == 0
 
 
-async def test_a_late_copy_within_the_window_is_not_applied_whatever_came_between(
+class _Events:
+    def __init__(self) -> None:
+        self.events: list[StoreEvent] = []
+
+    def on_store_event(self, event: StoreEvent) -> None:
+        self.events.append(event)
+
+
+LATE_AFTER = 10_000
+
+
+async def test_a_late_copy_after_ten_thousand_writes_is_still_applied_once(
     valkey_server: ServerProcess,
     valkey_client: Redis,
     session_id: str,
     record_row: Callable[[Row], None],
 ) -> None:
-    session = RedisSession(session_id, valkey_client, ttl=600)
-    encoded = encode_items(batch("late", 0, PARTS))
-    args = ("0123456789abcdef", OPERATION_WINDOW_MS, OPERATION_LOG_LIMIT, 600_000, 0)
-    await session._run(_scripts.ADD, *args, *encoded)  # the original
-    others = 0
-    refused_untouched = False
-    while True:
-        try:
-            await session.add_items(batch("other", others, 1))
-        except OperationLogFullError:
-            refused_untouched = valkey_server.client().llen(session.key) == PARTS + others
-            break
-        others += 1
-    reply, _ = await session._run(_scripts.ADD, *args, *encoded)  # its late copy
+    observed = _Events()
+    session = RedisSession(session_id, valkey_client, ttl=600, observer=observed)
+    call = ("0123456789abcdef", 600_000, 0, *encode_items(batch("late", 0, PARTS)))
+    await session._execute(ADD, *call)  # the original
+
+    async def writer(task: int) -> None:
+        for n in range(1000):
+            await session.add_items(batch("other", task * 1000 + n, 1))
+
+    await asyncio.gather(*(writer(task) for task in range(LATE_AFTER // 1000)))
+    late, _ = await session._execute(ADD, *call)  # its late copy, still inside the window
     late_parts = sum(1 for item in stored(valkey_server, session.key) if item["w"] == "late")
+    evicted = sum(event.log_evictions for event in observed.events)
     record_row(
         Row(
-            "Operation window: late copy after the log filled",
-            f"a write, then {others} other writes to its session (until the next one is "
-            "refused), then its byte-identical copy",
-            others + 3,  # the write, the others, the refused one, the copy
-            others + 2,
+            "Operation window: late copy after 10,000 other writes",
+            f"a write, then {LATE_AFTER} other writes to its session from 10 tasks, then its "
+            "byte-identical copy",
+            LATE_AFTER + 2,
+            LATE_AFTER + 2,
             0,
             late_parts // PARTS - 1,
             0,
             len(keys_without_ttl(valkey_server.client(), f"*{session_id}*")),
-            "`OperationLogFullError` x1 (nothing written)",
+            "`replayed` on the copy's reply",
         )
     )
-    assert others == OPERATION_LOG_LIMIT - 1
-    assert refused_untouched
-    assert int(reply[2]) & 2 and late_parts == PARTS
+    assert late.replayed and late_parts == PARTS
+    assert evicted == 0
+    assert len(stored(valkey_server, session.key)) == PARTS + LATE_AFTER
+
+
+async def test_a_full_log_evicts_its_oldest_ids_counts_them_and_refuses_nothing(
+    valkey_client: Redis, session_id: str
+) -> None:
+    observed = _Events()
+    session = RedisSession(session_id, valkey_client, ttl=600, observer=observed)
+    extra = 50
+
+    async def writer(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            await session.add_items([{"n": n}])
+
+    share = (MAX_IDS + extra) // 10
+    await asyncio.gather(*(writer(task * share, share) for task in range(10)))
+
+    assert await valkey_client.llen(session.key) == MAX_IDS + extra  # nothing refused
+    assert await valkey_client.zcard(session.operation_log_key) == MAX_IDS
+    assert sum(event.log_evictions for event in observed.events) == extra
 
 
 async def test_rm_then_a_late_copy_of_an_acknowledged_write_brings_nothing_back(

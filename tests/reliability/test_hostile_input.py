@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from structlog.testing import LogCapture
 
 from openai_agents_session import RedisSession, SessionKeyTypeError, instrument
-from openai_agents_session._keys import operation_log_key
+from openai_agents_session.store.keys import operation_log_key, popped_items_key
 from openai_agents_session.testing import ServerProcess
 
 from . import hostile
@@ -173,7 +173,7 @@ class Fuzz:
             ok, result = await self.call(operation)
             assert not ok and isinstance(result, SessionKeyTypeError), f"{result!r:.300}"
         assert self.admin.dump(key) == before, "a key of another type was changed"
-        self.admin.delete(key, operation_log_key(key))
+        self.admin.delete(key, operation_log_key(key), popped_items_key(key))
 
     async def _construct(self, case: hostile.Construct, prefix: str) -> None:
         self.inputs += 1
@@ -196,6 +196,7 @@ class Fuzz:
             assert self.admin.lrange(store.key, 0, -1) == stored, "another session was touched"
             allowed.add(store.key.encode())
             allowed.add(store.operation_log_key)
+            allowed.add(store.popped_items_key)
         for key in self.admin.scan_iter(match=f"*{prefix}:*", count=1000):
             assert key in allowed, f"a key outside the sessions' own keys: {key!r:.200}"
             assert self.admin.pttl(key) > 0, f"key without TTL: {key!r:.200}"

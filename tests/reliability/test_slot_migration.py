@@ -20,7 +20,7 @@ import pytest
 from redis.asyncio import RedisCluster
 
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import hash_slot
+from openai_agents_session.store.keys import hash_slot
 from openai_agents_session.testing import Cluster, SlotMigration, redis_binary
 
 from .kit import Row

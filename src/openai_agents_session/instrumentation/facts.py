@@ -113,7 +113,8 @@ def _summed(operation: Operation, own: Sequence[StoreEvent]) -> StoreEvent:
         trimmed=sum(e.trimmed for e in own),
         corrupt_skipped=sum(e.corrupt_skipped for e in own),
         item_sizes=tuple(size for e in own for size in e.item_sizes),
-        duplicate_batch=any(e.duplicate_batch for e in own),
+        replayed=any(e.replayed for e in own),
+        log_evictions=sum(e.log_evictions for e in own),
         round_trips=sum(e.round_trips for e in own),
     )
 

@@ -144,8 +144,10 @@ class OperationLogger:
             fields["session_length"] = store.session_length
         if store.trimmed:
             fields["trimmed"] = store.trimmed
-        if store.duplicate_batch:
+        if store.replayed:
             fields["duplicate_batch"] = True
+        if store.log_evictions:
+            fields["log_evictions"] = store.log_evictions
         if facts.content is not None:
             fields["content"] = facts.content
         if facts.slow:

@@ -48,6 +48,7 @@ class _OperationSeries:
         self.ttl_refreshes = metrics.ttl_refreshes.labels(*labels)
         self.corrupt = metrics.corrupt.labels(*labels)
         self.slow = metrics.slow.labels(*labels)
+        self.log_evictions = metrics.log_evictions.labels(*labels)
         self.duration = metrics.duration.labels(*labels)
         self.length = metrics.length.labels(*labels)
         # Labelled by the extra labels only (none: the metric is its own only series).
@@ -80,8 +81,13 @@ class SessionMetrics:
         self.slow = counter("slow_operations", "Operations slower than the threshold.", op)
         self.duplicates = counter(
             "duplicate_batches",
-            "Retried writes recognised and acknowledged without applying them twice.",
+            "Retried writes and pops recognised and acknowledged without applying them twice.",
             extra,
+        )
+        self.log_evictions = counter(
+            "operation_log_evictions",
+            "Operation-log entries evicted inside their window (exactly-once weakened).",
+            op,
         )
         self.duration = histogram(
             "operation_duration_seconds",
@@ -134,8 +140,10 @@ class SessionMetrics:
             series.corrupt.inc(store.corrupt_skipped)
         if store.trimmed:
             series.trimmed.inc(store.trimmed)
-        if store.duplicate_batch:
+        if store.replayed:
             series.duplicates.inc()
+        if store.log_evictions:
+            series.log_evictions.inc(store.log_evictions)
         for size in store.item_sizes:
             series.sizes.observe(size)
 

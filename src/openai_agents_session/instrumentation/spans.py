@@ -148,8 +148,10 @@ def _fact_attributes(facts: OperationFacts) -> dict[str, Any]:
         attributes[ATTR + "trimmed"] = store.trimmed
     if store.corrupt_skipped:
         attributes[ATTR + "corrupt_skipped"] = store.corrupt_skipped
-    if store.duplicate_batch:
+    if store.replayed:
         attributes[ATTR + "duplicate_batch"] = True
+    if store.log_evictions:
+        attributes[ATTR + "log_evictions"] = store.log_evictions
     if store.round_trips != 1 and facts.reported:
         attributes[ATTR + "round_trips"] = store.round_trips
     return attributes

@@ -45,7 +45,9 @@ def check_limit(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"limit must be an int or None, got {type(value).__name__} {value!r:.80}")
+        # The type only: a value passed by mistake may be anything, a secret included,
+        # and this message reaches logs and traces.
+        raise TypeError(f"limit must be an int or None, got {type(value).__name__}")
     return value
 
 

@@ -29,10 +29,10 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-from ._clients import RedisClient
-from ._scripts import Script
+from .._clients import RedisClient
+from ..errors import StorePermissionError, is_permission_error
 from .durability import Durability
-from .errors import StorePermissionError, is_permission_error
+from .scripts import Script
 
 __all__ = ["check_waitaof", "run_command", "run_script"]
 
@@ -53,7 +53,7 @@ Key = str | bytes
 
 async def run_script(
     client: RedisClient,
-    script: Script,
+    script: Script[Any],
     keys: Sequence[Key],
     args: Sequence[Any],
     *,
@@ -134,7 +134,7 @@ def _cluster_transient(exc: BaseException) -> bool:
 
 
 async def _run_plain(
-    client: RedisClient, script: Script, keys: Sequence[Key], args: Sequence[Any]
+    client: RedisClient, script: Script[Any], keys: Sequence[Key], args: Sequence[Any]
 ) -> tuple[Any, int]:
     try:
         return await client.evalsha(script.sha, len(keys), *keys, *args), 1
@@ -145,7 +145,7 @@ async def _run_plain(
 
 async def _run_durably(
     client: RedisClient,
-    script: Script,
+    script: Script[Any],
     keys: Sequence[Key],
     args: Sequence[Any],
     durability: Durability,

@@ -1,0 +1,221 @@
+"""The table of server-side scripts: each session operation is one of these, one round trip.
+
+Each :class:`Script` declares which keys it needs, whether it logs its operation,
+every command it may run (what its Redis user must be allowed) and a parser that
+turns its reply into a named type, so a caller reads encode -> run -> event.
+
+Keys (see :mod:`.keys`): KEYS[1] is the session list. Scripts that log their
+operation also declare, when the call carries an id, KEYS[2], the operation log,
+and KEYS[3], the items kept for replayed pops (created and expired with the log,
+so both exist whenever either does). Reads and clears declare the list only, so
+they run wherever the list is, even while its cluster slot migrates.
+
+Two rules keep a script whole while its slot migrates between cluster nodes. A
+node runs a script only when it holds every declared key (else it answers ASK or
+TRYAGAIN and nothing runs); inside the script, touching a key the node does not
+hold aborts the script, and the server does not undo what it already did. So:
+
+* every key is read before the first write, and
+* no key is touched after a command that may have deleted it (the list after its
+  last item is popped).
+
+Scripts are sent by digest (EVALSHA); when the server does not know a script
+(restart, SCRIPT FLUSH, a new cluster node) the store sends its body once (EVAL),
+which also caches it. That costs one extra round trip, once per server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from . import replies
+from .oplog import LOG_COMMANDS, LOG_PRELUDE, POPPED_PRELUDE
+
+__all__ = ["ADD", "CLEAR", "GET", "POP", "REPLACE", "SCRIPTS", "Script"]
+
+Reply = TypeVar("Reply")
+
+
+@dataclass(frozen=True)
+class Script(Generic[Reply]):
+    """One operation's script and what running it takes."""
+
+    name: str
+    body: str
+    # Every command the script may run: what its Redis user must be allowed.
+    commands: tuple[str, ...]
+    parse: Callable[[Any], Reply]
+    # Declares the operation log (KEYS[2]) and the popped items (KEYS[3]) when the
+    # call carries an operation id.
+    logs_operation: bool = False
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.body.encode("utf-8")).hexdigest())
+
+
+# ARGV[1..5] of logging scripts (see .oplog); their own arguments follow.
+# ARGV[6]: ttl ms (0 = no TTL), ARGV[7]: max items (0 = unbounded), then the items.
+ADD = Script(
+    "add_items",
+    LOG_PRELUDE
+    + """
+local ttl = tonumber(ARGV[6])
+local max_items = tonumber(ARGV[7])
+if seen() then
+  local length = redis.call('LLEN', KEYS[1])
+  local refreshed = 0
+  if ttl > 0 and length > 0 then
+    refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+  return {length, 0, refreshed, 1, 0}
+end
+local length = push(8, #ARGV)
+local trimmed = 0
+if max_items > 0 and length > max_items then
+  redis.call('LTRIM', KEYS[1], -max_items, -1)
+  trimmed = length - max_items
+  length = max_items
+end
+local refreshed = 0
+if ttl > 0 then
+  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+end
+remember()
+return {length, trimmed, refreshed, 0, evicted}
+""",
+    (*LOG_COMMANDS, "llen", "rpush", "ltrim"),
+    replies.write,
+    logs_operation=True,
+)
+
+# ARGV: ttl ms to re-arm (0 = leave the TTL alone), LRANGE start, LRANGE stop.
+GET = Script(
+    "get_items",
+    """
+local items = redis.call('LRANGE', KEYS[1], ARGV[2], ARGV[3])
+local length = redis.call('LLEN', KEYS[1])
+local ttl = tonumber(ARGV[1])
+local refreshed = 0
+if ttl > 0 and length > 0 then
+  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return {length, refreshed, items}
+""",
+    ("evalsha", "eval", "lrange", "llen", "pexpire"),
+    replies.read,
+)
+
+# ARGV[6]: ttl ms to re-arm (0 = leave the TTL alone).
+# A replayed pop answers with the item the original removed, found by its id
+# among the popped items; a pop that found the list empty keeps nothing.
+POP = Script(
+    "pop_item",
+    LOG_PRELUDE
+    + POPPED_PRELUDE
+    + """
+local ttl = tonumber(ARGV[6])
+local length = redis.call('LLEN', KEYS[1])
+if seen() then
+  return {length, 0, 1, 0, redis.call('HGET', KEYS[3], op_id)}
+end
+local refreshed = 0
+if ttl > 0 and length > 1 then
+  -- Before the RPOP: popping the last item deletes the list key.
+  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+end
+if length == 0 then
+  remember()
+  return {0, refreshed, 0, evicted}
+end
+local item = redis.call('RPOP', KEYS[1])
+remember()
+keep_popped(item)
+return {length - 1, refreshed, 0, evicted, item}
+""",
+    (*LOG_COMMANDS, "llen", "rpop", "hget", "hdel", "hstrlen"),
+    replies.pop,
+    logs_operation=True,
+)
+
+# Returns the number of items removed. LLEN first so a key of another type
+# raises WRONGTYPE before anything is deleted. The operation log stays (it expires
+# on its own), so a late copy of a write acknowledged before the clear cannot
+# bring its items back.
+CLEAR = Script(
+    "clear_session",
+    """
+local length = redis.call('LLEN', KEYS[1])
+redis.call('DEL', KEYS[1])
+return length
+""",
+    ("evalsha", "eval", "llen", "del"),
+    int,
+)
+
+# Replaces the newest ARGV[8] items (all items when -1) with new ones, only if they
+# are still exactly ARGV[9 .. 8 + ARGV[8]]: a write that came in since the caller
+# read them makes the script refuse, so it is never lost.
+# ARGV[6], ARGV[7]: ttl ms, max items; then the expected items, then the new ones.
+REPLACE = Script(
+    "replace_items",
+    LOG_PRELUDE
+    + """
+local ttl = tonumber(ARGV[6])
+local max_items = tonumber(ARGV[7])
+local expected = tonumber(ARGV[8])
+local first_new = 9 + math.max(expected, 0)
+local length = redis.call('LLEN', KEYS[1])
+if seen() then
+  return {length, 0, 0, 1, 0, 1}
+end
+local keep = 0
+if expected >= 0 then
+  if expected == 0 or expected > length then
+    return {length, 0, 0, 0, 0, 0}
+  end
+  local tail = redis.call('LRANGE', KEYS[1], -expected, -1)
+  for index = 1, expected do
+    if tail[index] ~= ARGV[8 + index] then
+      return {length, 0, 0, 0, 0, 0}
+    end
+  end
+  keep = length - expected
+end
+local added = #ARGV - first_new + 1
+-- The list is never emptied and then written again: an emptied key is gone, and
+-- touching a gone key aborts the script while its slot migrates.
+if keep > 0 then
+  redis.call('LTRIM', KEYS[1], 0, keep - 1)
+  if added > 0 then
+    push(first_new, #ARGV)
+  end
+elseif added > 0 then
+  push(first_new, #ARGV)
+  redis.call('LTRIM', KEYS[1], -added, -1)
+elseif length > 0 then
+  redis.call('DEL', KEYS[1])
+end
+length = keep + added
+local trimmed = 0
+if max_items > 0 and length > max_items then
+  redis.call('LTRIM', KEYS[1], -max_items, -1)
+  trimmed = length - max_items
+  length = max_items
+end
+local refreshed = 0
+if ttl > 0 and length > 0 then
+  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+end
+remember()
+return {length, trimmed, refreshed, 0, evicted, 1}
+""",
+    (*LOG_COMMANDS, "llen", "lrange", "rpush", "ltrim", "del"),
+    replies.replace,
+    logs_operation=True,
+)
+
+SCRIPTS: tuple[Script[Any], ...] = (ADD, GET, POP, CLEAR, REPLACE)
