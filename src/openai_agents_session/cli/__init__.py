@@ -1,4 +1,5 @@
-"""The ``openai-agents-session`` command: ``sessions`` (operators) and ``demo`` (newcomers).
+"""The ``openai-agents-session`` command: ``sessions`` and ``doctor`` (operators), ``demo``
+(newcomers).
 
 Exit codes: 0 done; 1 the operator declined (``rm`` without confirmation); 2 nothing
 was done because of the input or the server (the message says which and what to do);
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from redis.exceptions import RedisClusterException, RedisError
 
 from ._errors import EXIT_ERROR, CliError, describe_redis_error, operator_line
+from .doctor import add_doctor_parser
 from .sessions import add_sessions_parser
 
 __all__ = ["build_parser", "main"]
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
     add_sessions_parser(commands)
+    add_doctor_parser(commands)
     from .demo import add_demo_parser
 
     add_demo_parser(commands)
