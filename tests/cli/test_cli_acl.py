@@ -51,7 +51,7 @@ def test_every_cli_command_runs_as_the_documented_operator_user(
     listed = cli("sessions", "ls", "--json", "--match", f"{run}-*").json()
     assert sorted(row["session_id"] for row in listed) == [f"{run}-a", f"{run}-b"]
     shown = cli("sessions", "show", f"{run}-a", "--json").json()
-    assert shown["items"] == 3 and shown["companion_keys"] == ["ops"]
+    assert shown["items"] == 3 and shown["companion_keys"] == ["ops", "popped"]
     cli("sessions", "export", f"{run}-a", "-o", str(tmp_path / "a.jsonl"))
     assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
     cli("sessions", "stats", "--json")

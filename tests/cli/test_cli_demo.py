@@ -9,12 +9,17 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
+from openai_agents_session.cli._demo_telemetry import DemoTelemetry
+from openai_agents_session.instrumentation.privacy import KEY_ENVIRONMENT_VARIABLE
 from openai_agents_session.testing import Cluster, ServerProcess, live_processes
 
 from .conftest import CliResult, run_cli
@@ -169,3 +174,63 @@ def _embedded_url(stderr: Any) -> str:
                 if "until Ctrl-C" in rest:
                     return found.group(1)
     raise AssertionError("the demo never said where its Valkey runs")
+
+
+def _without_hash_key() -> dict[str, str]:
+    env = {**os.environ, "COLUMNS": "120"}
+    env.pop(KEY_ENVIRONMENT_VARIABLE, None)
+    return env
+
+
+def _pops_counted(metrics_url: str) -> float:
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:
+        exposition = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "openai_agents_session_operations_total"
+        and sample.labels.get("operation") == "pop_item"
+    )
+
+
+TRICKLE = ["--keep-running", "--traffic-interval", "0.05"]
+
+
+def test_the_demo_and_its_trickle_do_not_warn_about_their_own_hash_key() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openai_agents_session.cli", "demo", *QUICK, *TRICKLE, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_without_hash_key(),
+    )
+    try:
+        assert process.stdout is not None
+        summary = json.loads(process.stdout.readline())
+        # Only the trickle pops: once a pop is counted, its sessions are instrumented
+        # (and a Ctrl-C ends the round in flight, as it would for a person).
+        deadline = time.monotonic() + 30
+        while not _pops_counted(summary["metrics_url"]):
+            assert time.monotonic() < deadline, "the trickle never popped an item"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0, err
+    assert "Warning" not in out + err
+
+
+def test_the_demo_hashes_session_ids_with_the_environment_key_when_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(KEY_ENVIRONMENT_VARIABLE, "the-service-key")
+    telemetry = DemoTelemetry()
+    try:
+        assert telemetry.session_id_key == "the-service-key"
+    finally:
+        telemetry.shutdown()

@@ -40,7 +40,7 @@ def test_ls_leaves_out_keys_that_are_not_lists(store: Store) -> None:
 
 
 def test_ls_lists_sessions_under_a_hash_tagged_prefix(valkey_store: Store) -> None:
-    from openai_agents_session._keys import operation_log_key
+    from openai_agents_session.store.keys import operation_log_key
 
     valkey_store.prefix = "{" + valkey_store.prefix + "}"
     valkey_store.write("tagged", messages(1))
@@ -102,7 +102,7 @@ def test_show_reports_size_ttl_and_flags_corrupt_items(store: Store) -> None:
     assert shown["items"] == 4
     assert 0 < shown["ttl_seconds"] <= 900
     assert shown["memory_bytes"] > 0
-    assert shown["companion_keys"] == ["ops"]
+    assert shown["companion_keys"] == ["ops", "popped"]
     assert shown["corrupt_indexes"] == [3]
     assert [(i["index"], i["kind"], i["corrupt"]) for i in shown["last_items"]] == [
         (2, "message/user", False),
@@ -171,12 +171,14 @@ def test_export_refuses_to_overwrite_a_file_without_force(valkey_store: Store, t
     assert len(target.read_text().splitlines()) == 2
 
 
-def test_rm_with_yes_deletes_the_list_and_keeps_its_operation_log(store: Store) -> None:
+def test_rm_with_yes_deletes_the_list_and_its_popped_items_and_keeps_its_log(
+    store: Store,
+) -> None:
     store.write("leaving", messages(4))
     store.pop("leaving")
     store.write("staying", messages(1))
-    keys = session_keys(store.key("leaving"))
-    assert [store.admin.exists(key) for key in keys] == [1, 1]
+    keys = session_keys(store.key("leaving"))  # the list, the log, the popped items
+    assert [store.admin.exists(key) for key in keys] == [1, 1, 1]
 
     result = store.cli("sessions", "rm", "leaving", "--yes", "--json")
 
@@ -187,8 +189,9 @@ def test_rm_with_yes_deletes_the_list_and_keeps_its_operation_log(store: Store) 
         "items": 3,
         "sessions": [{"session_id": "leaving", "items": 3}],
     }
-    # The log (expiring) is what keeps a late copy of a write from re-creating it.
-    assert [store.admin.exists(key) for key in keys] == [0, 1]
+    # The log (expiring, ids only) is what keeps a late copy of a write from re-creating
+    # it; the popped items are content, and go.
+    assert [store.admin.exists(key) for key in keys] == [0, 1, 0]
     assert store.admin.llen(store.key("staying")) == 1
 
 
@@ -346,3 +349,35 @@ def test_ls_shows_progress_on_a_big_keyspace(
 
     assert result.code == 0, result.err
     assert all(f"p{n}" in result.out for n in range(3))
+
+
+def test_ls_and_rm_warn_when_ids_may_belong_to_a_nested_prefix(valkey_store: Store) -> None:
+    # Session "tenant-b:7" under the prefix is the key of session "7" under prefix+":tenant-b".
+    valkey_store.write("tenant-b:7", messages(1))
+    valkey_store.write("plain", messages(1))
+
+    listed = valkey_store.cli("sessions", "ls")
+    dry_run = valkey_store.cli("sessions", "rm", "--match", "*", "--dry-run")
+
+    nested = f"{valkey_store.prefix}:tenant-b"
+    for result in (listed, dry_run):
+        assert result.code == 0
+        assert "prefixes nest" in result.err and repr(nested) in result.err
+
+
+def test_ls_says_nothing_of_nesting_when_no_id_holds_a_colon(valkey_store: Store) -> None:
+    valkey_store.write("plain", messages(1))
+
+    assert "nest" not in valkey_store.cli("sessions", "ls").err
+
+
+def test_rm_deletes_the_items_kept_for_replayed_pops(valkey_store: Store) -> None:
+    valkey_store.write("popped", messages(3))
+    valkey_store.pop("popped")
+    popped_key = valkey_store.key("popped").encode() + b"\xffpopped"
+    assert any(key.startswith(popped_key) for key in valkey_store.admin.keys("*popped*"))
+
+    assert valkey_store.cli("sessions", "rm", "popped", "--yes").code == 0
+
+    leftovers = valkey_store.admin.keys(f"{valkey_store.prefix}:popped*")
+    assert all(b"\xffops" in key for key in leftovers), leftovers  # ids only, no content

@@ -38,7 +38,9 @@ async def test_snapshot_counts_what_an_instrumented_session_did(
     valkey_client: Redis, session_id: str
 ) -> None:
     registry = CollectorRegistry()
-    session = instrument(RedisSession(session_id, valkey_client), registry=registry)
+    session = instrument(
+        RedisSession(session_id, valkey_client), registry=registry, session_id_key="test-key"
+    )
     await session.add_items([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
     await session.add_items([{"role": "assistant", "content": "c"}])
     await session.get_items()
@@ -73,7 +75,10 @@ async def test_metrics_server_serves_the_registry(
     registry = CollectorRegistry()
     client = Redis(port=valkey_server.port)
     try:
-        await instrument(RedisSession(session_id, client), registry=registry).get_items()
+        session = instrument(
+            RedisSession(session_id, client), registry=registry, session_id_key="test-key"
+        )
+        await session.get_items()
     finally:
         await client.aclose()
     server = start_metrics_server(registry, "127.0.0.1", 0)

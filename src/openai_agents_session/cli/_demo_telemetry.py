@@ -7,6 +7,8 @@ servers; they are private to the demo and torn down with it.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +63,7 @@ def start_metrics_server(registry: CollectorRegistry, host: str, port: int) -> M
 
 
 class DemoTelemetry:
-    """A tracer provider whose finished spans stay in memory, and the Agents SDK bridge."""
+    """Spans kept in memory, the Agents SDK bridge, and the key hashing session ids."""
 
     def __init__(self) -> None:
         try:
@@ -78,6 +80,7 @@ class DemoTelemetry:
         self.tracer_provider = TracerProvider()
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.registry = CollectorRegistry()
+        self.session_id_key = _session_id_key()
         self.agents_bridge = False
         self._disable_bridge: Callable[[], None] | None = None
 
@@ -110,6 +113,17 @@ class DemoTelemetry:
         if self._disable_bridge is not None:
             self._disable_bridge()
         self.tracer_provider.shutdown()
+
+
+def _session_id_key() -> bytes | str:
+    """The key that hashes session ids: the environment's, as a service uses, else a new one.
+
+    The demo is one process, so a key of its own joins all of its telemetry, and
+    ``instrument()`` has nothing to warn about.
+    """
+    from ..instrumentation.privacy import KEY_ENVIRONMENT_VARIABLE
+
+    return os.environ.get(KEY_ENVIRONMENT_VARIABLE) or secrets.token_bytes(32)
 
 
 def _find_enable_agents_tracing() -> Callable[..., Any] | None:

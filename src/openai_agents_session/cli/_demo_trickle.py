@@ -24,6 +24,7 @@ import itertools
 import logging
 import secrets
 import signal
+import warnings
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ async def run_trickle(
             registry=telemetry.registry,
             logger=logger,
             slow_threshold_seconds=slow,
+            session_id_key=telemetry.session_id_key,
         )
 
     broken_id = f"trickle-{run_tag}-not-a-list"
@@ -178,10 +180,11 @@ def keep_trickling(
 
     async def trickle() -> None:
         from .._clients import client_from_url
+        from ._connection import TIMEOUT_SECONDS
 
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        client = client_from_url(redis_url, socket_connect_timeout=5)
+        client = client_from_url(redis_url, socket_connect_timeout=TIMEOUT_SECONDS)
         try:
             await run_trickle(settings, client, telemetry, stop)
         finally:
@@ -197,7 +200,9 @@ def keep_trickling(
         )
         asyncio.run(trickle())
     except (KeyboardInterrupt, asyncio.CancelledError):  # a signal outside the loop, or twice
-        pass
+        # As in run_demo: a turn cancelled halfway leaves an SDK coroutine unawaited,
+        # and its warning at exit would only confuse someone who pressed Ctrl-C.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
     out.print("stopping")
 
 

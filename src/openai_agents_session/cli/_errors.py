@@ -23,6 +23,7 @@ from redis.exceptions import (
 
 from .._redaction import escape_control, redact_text, redact_url, url_secrets
 from . import _probes
+from ._connection import TIMEOUT_SECONDS
 
 __all__ = [
     "EXIT_DECLINED",
@@ -87,24 +88,42 @@ def _authentication(exc: AuthenticationError, where: str, url: str) -> str:
     )
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised for, a timeout (a Cluster wraps the node's)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _unreachable(exc: RedisError | RedisClusterException, where: str, url: str) -> str:
     scheme = url.split("://", 1)[0].lower()
     address = _probes.address_of(url)
+    timed_out = _timed_out(exc)
     if address is not None and scheme.startswith("rediss"):
         if _probes.speaks_plaintext_redis(address):
             return (
                 f"Redis at {where} speaks plaintext, not TLS; use redis:// instead of "
                 "rediss:// (or enable TLS on the server)"
             )
-    elif address is not None and _probes.speaks_tls(address):
+    # A TLS server answers plaintext with an alert and a closed connection, never
+    # with silence: after a timeout the probe could only wait as long again.
+    elif address is not None and not timed_out and _probes.speaks_tls(address):
         return (
             f"Redis at {where} expects TLS; use rediss:// instead of redis:// "
             f"(if its certificate is not from a public CA, {_CA_HINT})"
         )
-    if isinstance(exc, TimeoutError):
+    if timed_out:
+        check = (
+            "the socket path"
+            if scheme == "unix"
+            else "the host and port, whether a firewall drops the connection,"
+        )
         return (
-            f"Redis at {where} did not answer within a few seconds ({_short(exc, url)}); "
-            "check the host and port, and whether a firewall drops the connection"
+            f"Redis at {where} did not answer within {TIMEOUT_SECONDS:g} s "
+            f"({_short(exc, url)}); check {check} and whether the server is stuck"
         )
     return (
         f"cannot reach Redis at {where} ({_short(exc, url)}); "

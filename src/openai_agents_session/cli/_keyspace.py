@@ -14,8 +14,8 @@ from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
-from .._clients import RedisClient, client_from_url
-from .._keys import session_key
+from .._clients import RedisClient
+from ..store.keys import session_key
 
 __all__ = ["Keyspace", "SessionSummary", "glob_escape"]
 
@@ -61,11 +61,6 @@ class Keyspace:
     def __init__(self, client: RedisClient, key_prefix: str) -> None:
         self.client = client
         self.key_prefix = key_prefix
-
-    @classmethod
-    def connect(cls, url: str, key_prefix: str, *, timeout: float = 5.0) -> Keyspace:
-        client = client_from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        return cls(client, key_prefix)
 
     async def aclose(self) -> None:
         await self.client.aclose()

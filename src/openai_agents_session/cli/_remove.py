@@ -18,6 +18,7 @@ from typing import Any
 from . import _render
 from ._errors import EXIT_DECLINED, CliError, operator_line, redact_url
 from ._keyspace import Keyspace
+from ._nesting import nested_prefix_note
 from ._session_detail import count_items, delete_session
 
 __all__ = ["add_rm_parser", "remove_sessions"]
@@ -99,6 +100,9 @@ async def remove_sessions(keyspace: Keyspace, args: argparse.Namespace) -> int:
     if not doomed:
         return _report(args, [], deleted=False, note=f"no sessions match {args.match!r}")
     summary = _summary(doomed, args)
+    note = nested_prefix_note(args.key_prefix, (d.session_id for d in doomed))
+    if note is not None and not args.json:
+        print(operator_line(note, args.redis_url), file=sys.stderr)
     if args.dry_run:
         return _report(args, doomed, deleted=False, note=f"would delete {summary}")
     if not args.yes and not _confirm(f"delete {summary}? This cannot be undone. [y/N] ", args):

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .._codec import CorruptItem, decode_item
-from .._keys import OPERATION_LOG, operation_log_key
+from ..store.codec import CorruptItem, decode_item
+from ..store.keys import COMPANIONS, companion_key, popped_items_key
 from ._errors import CliError
 from ._keyspace import Keyspace
 
@@ -72,7 +72,8 @@ class SessionDetail:
     items: tuple[StoredItem, ...]
     ttl_seconds: float | None
     memory_bytes: int | None
-    companions: tuple[str, ...]  # the store's keys next to the list that exist now ("ops")
+    # The store's keys next to the list that exist now ("ops", "popped").
+    companions: tuple[str, ...]
 
     @property
     def corrupt_indexes(self) -> list[int]:
@@ -106,8 +107,9 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
     pipe.lrange(key, 0, -1)
     pipe.pttl(key)
     pipe.memory_usage(key)
-    pipe.exists(operation_log_key(key))
-    raw_items, pttl, memory, log_exists = await pipe.execute(raise_on_error=False)
+    for name in COMPANIONS:
+        pipe.exists(companion_key(key, name))
+    raw_items, pttl, memory, *found = await pipe.execute(raise_on_error=False)
     for reply in (raw_items, pttl):
         if isinstance(reply, Exception):
             raise reply
@@ -118,7 +120,11 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
         items=items,
         ttl_seconds=None if int(pttl) < 0 else int(pttl) / 1000,
         memory_bytes=memory if isinstance(memory, int) else None,
-        companions=(OPERATION_LOG,) if isinstance(log_exists, int) and log_exists > 0 else (),
+        companions=tuple(
+            name
+            for name, exists in zip(COMPANIONS, found, strict=True)
+            if isinstance(exists, int) and exists > 0
+        ),
     )
 
 
@@ -137,17 +143,23 @@ async def count_items(keyspace: Keyspace, session_id: str) -> int:
 
 
 def session_keys(key: str) -> list[str | bytes]:
-    """The list and the operation log the store keeps next to it (both in one slot)."""
-    return [key, operation_log_key(key)]
+    """The list and the companion keys the store keeps next to it (all in one slot)."""
+    return [key, *(companion_key(key, name) for name in COMPANIONS)]
 
 
 async def delete_session(keyspace: Keyspace, session_id: str) -> int:
-    """Delete the session's list, as ``clear_session`` does; returns how many keys existed.
+    """Delete the session's list and the items its recent pops kept; returns how many
+    lists existed.
 
-    The operation log stays until it expires (two minutes after the last write):
-    it is what makes a late copy of an acknowledged write recognisable, so erased
-    items never come back. Deleting it too would let such a copy re-create the
-    session.
+    The operation log stays until it expires (two minutes after the last write): it
+    holds operation ids only, no content, and it is what makes a late copy of an
+    acknowledged write recognisable, so erased items never come back. Deleting it too
+    would let such a copy re-create the session.
     """
     key = await _require_list(keyspace, session_id)
-    return int(await keyspace.client.delete(key))
+    pipe = keyspace.client.pipeline(transaction=False)
+    pipe.delete(key)
+    # Content: the items of the last pops, kept for their replays.
+    pipe.delete(popped_items_key(key))
+    deleted, _ = await pipe.execute()
+    return int(deleted)

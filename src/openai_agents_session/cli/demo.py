@@ -126,6 +126,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.model and not os.environ.get("OPENAI_API_KEY"):
         raise CliError(f"--model {args.model} needs OPENAI_API_KEY in the environment")
     from . import _render
+    from ._connection import check_reachable
     from ._demo_telemetry import DemoTelemetry, start_metrics_server, warnings_logger
     from ._demo_view import report, say
 
@@ -140,6 +141,10 @@ def run_demo(args: argparse.Namespace) -> int:
                 server = _embedded_server()
                 redis_url = server.url
                 say(out, f"embedded Valkey on {redis_url} (stopped at exit)")
+            else:
+                # A wrong URL fails in seconds, as with the sessions commands; the run
+                # itself keeps the library's patient retries, as an application would.
+                asyncio.run(check_reachable(redis_url))
             metrics = start_metrics_server(telemetry.registry, args.metrics_host, args.metrics_port)
             taken = f" (port {metrics.requested_port} was taken)" if metrics.fell_back else ""
             say(out, f"serving Prometheus metrics on {metrics.url}{taken}")
@@ -186,15 +191,14 @@ async def _run_conversations(
 
     from .. import RedisSession, instrument
     from .._clients import client_from_url
-    from ..instrumentation.privacy import KEY_ENVIRONMENT_VARIABLE
+    from ._connection import TIMEOUT_SECONDS
     from ._demo_agents import ConversationPlan, run_conversation
     from ._demo_telemetry import warnings_logger
     from ._demo_view import DemoResult, operations_table
     from ._metrics_snapshot import take_snapshot
 
-    client = client_from_url(redis_url, socket_connect_timeout=5)
+    client = client_from_url(redis_url, socket_connect_timeout=TIMEOUT_SECONDS)
     try:
-        await client.ping()
         run_tag = secrets.token_hex(3)
         plans = [
             ConversationPlan(
@@ -222,9 +226,6 @@ async def _run_conversations(
         def advance() -> None:
             progress.advance(turns)
 
-        # One process: a key of its own is enough (and the environment's, if set).
-        session_id_key = os.environ.get(KEY_ENVIRONMENT_VARIABLE) or secrets.token_hex(16)
-
         async def converse(plan: ConversationPlan) -> str:
             session = RedisSession(
                 plan.session_id,
@@ -238,7 +239,7 @@ async def _run_conversations(
                 tracer_provider=telemetry.tracer_provider,
                 registry=telemetry.registry,
                 logger=logger,
-                session_id_key=session_id_key,
+                session_id_key=telemetry.session_id_key,
             )
             return await run_conversation(plan, instrumented, tracer, advance)
 

@@ -20,6 +20,7 @@ from . import _render
 from ._connection import open_keyspace
 from ._errors import CliError, operator_line, redact_url
 from ._keyspace import Keyspace, SessionSummary
+from ._nesting import nested_prefix_note
 from ._remove import add_rm_parser, remove_sessions
 from ._session_detail import SessionDetail, load_session
 
@@ -159,6 +160,9 @@ async def _ls(args: argparse.Namespace) -> int:
     if len(chosen) < len(matching):
         title = f"{len(chosen)} of {len(matching)} sessions (--limit N or --all for more)"
     out.print(_render.sessions_table(chosen, title))
+    note = nested_prefix_note(args.key_prefix, (s.session_id for s in matching))
+    if note is not None:
+        print(operator_line(note, args.redis_url), file=sys.stderr)
     return 0
 
 

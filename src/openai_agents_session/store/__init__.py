@@ -13,6 +13,19 @@
 * :mod:`.durability`: waiting for replicas in the same round trip.
 """
 
-from .session import RedisSession
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import RedisSession
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the keys and codec modules serve the operator CLI, which needs no Agents SDK.
+    if name == "RedisSession":
+        from .session import RedisSession
+
+        return RedisSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["RedisSession"]
