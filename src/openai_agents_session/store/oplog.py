@@ -187,11 +187,19 @@ def fingerprint(operation: str, parts: Sequence[bytes | str] = ()) -> bytes:
 
 
 class OperationIds:
-    """Operation ids of one session object, reused by a call repeated after an unknown outcome."""
+    """Operation ids of one session object, reused by a call repeated after an unknown outcome.
+
+    Several calls that look the same (pops; writes of equal items) may end unsettled
+    on one session object shared by several tasks: each keeps its own id, and the
+    repeats take them back oldest first, so every retry is recognised as the copy
+    of exactly one earlier call.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._unsettled: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        # Ids in the order their calls ended; the oldest is forgotten first.
+        self._unsettled: OrderedDict[int, tuple[bytes, str, float]] = OrderedDict()
+        self._serial = 0
 
     @contextmanager
     def call(self, call_fingerprint: bytes) -> Iterator[str]:
@@ -203,14 +211,21 @@ class OperationIds:
         try:
             yield operation_id
         except _OUTCOME_UNKNOWN:
-            self._unsettled[call_fingerprint] = (operation_id, time.monotonic())
+            self._serial += 1
+            self._unsettled[self._serial] = (call_fingerprint, operation_id, time.monotonic())
             while len(self._unsettled) > _UNSETTLED_KEPT:
                 self._unsettled.popitem(last=False)
             raise
 
     def _take(self, call_fingerprint: bytes) -> str:
-        unsettled = self._unsettled.pop(call_fingerprint, None)
-        # Past the window the server has forgotten the id anyway.
-        if unsettled is not None and time.monotonic() - unsettled[1] < WINDOW_MS / 1000:
-            return unsettled[0]
+        if not self._unsettled:
+            return os.urandom(8).hex()
+        now = time.monotonic()
+        for serial, (fingerprint_, operation_id, ended) in list(self._unsettled.items()):
+            # Past the window the server has forgotten the id anyway.
+            if now - ended >= WINDOW_MS / 1000:
+                del self._unsettled[serial]
+            elif fingerprint_ == call_fingerprint:
+                del self._unsettled[serial]
+                return operation_id
         return os.urandom(8).hex()
