@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from openai_agents_session.testing import (
+from support import (
     Cluster,
     ServerProcess,
     live_processes,
     redis_binary,
 )
-from openai_agents_session.testing.acl import acl_rules
-from openai_agents_session.testing.acl import create_acl_user as make_acl_user
+from support.acl import acl_rules
+from support.acl import create_acl_user as make_acl_user
 
 BACKENDS = ("valkey", "redis7", "cluster")
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 REPO = Path(__file__).resolve().parent.parent
 README_TEXT = (REPO / "README.md").read_text()
@@ -70,21 +71,33 @@ def test_readme_block_is_a_complete_program(index: int) -> None:
     assert "asyncio.run(main())" in code
 
 
-def requirements_of(command: str) -> list[str]:
-    """The arguments of a README `pip install` line, this checkout standing in for PyPI's."""
+def requirements_of(command: str, source: Path) -> list[str]:
+    """The arguments of a README `pip install` line, ``source`` standing in for PyPI's."""
     requirements = []
     for word in shlex.split(command)[2:]:
         name, _, extras = word.partition("[")
         if name == DISTRIBUTION:
-            word = f"{REPO}[{extras}" if extras else str(REPO)
+            word = f"{source}[{extras}" if extras else str(source)
         requirements.append(word)
     return requirements
+
+
+def sdist_like_copy(target: Path) -> Path:
+    """What a source distribution holds, copied: a build from it sees no leftovers of
+    earlier builds in this checkout (setuptools reuses ./build)."""
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(
+        REPO / "src", target / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
+    return target
 
 
 @pytest.fixture(scope="module")
 def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Path]]:
     """A fresh virtualenv per README install line, at the lock's versions; its bin dir."""
     made: dict[str, Path] = {}
+    source = sdist_like_copy(tmp_path_factory.mktemp("source"))
 
     def make(command: str) -> Path:
         if command not in made:
@@ -101,7 +114,7 @@ def venv_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str
                     *(sys.executable, "-m", "pip", "--python", str(root / "bin" / "python")),
                     *("install", "--quiet", "--no-warn-script-location"),
                     *("--constraint", str(LOCK), "--build-constraint", str(LOCK)),
-                    *requirements_of(command),
+                    *requirements_of(command, source),
                 ],
                 capture_output=True,
                 text=True,
@@ -156,6 +169,18 @@ def test_readme_block_runs_with_its_install_and_no_warning(
     assert "OPENAI_API_KEY" not in output
     assert "Traceback" not in output
     assert "Warning" not in output, output[-2000:]
+
+
+def test_the_installed_package_holds_no_test_helpers(venv_for: Callable[[str], Path]) -> None:
+    bin_dir = venv_for(INSTALLS["Quickstart"])
+    probe = "import importlib.util as u; print(u.find_spec('openai_agents_session.testing'))"
+
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-c", probe], capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"
 
 
 COMMANDS = [

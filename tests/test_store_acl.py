@@ -13,7 +13,7 @@ from redis.asyncio import Redis, RedisCluster
 from conftest import create_acl_user, readme_acl_rules
 from openai_agents_session import RedisSession
 from openai_agents_session.errors import StorePermissionError
-from openai_agents_session.testing import Cluster, ServerProcess
+from support import Cluster, ServerProcess
 
 SERVERS = ("valkey_server", "redis7_server")
 

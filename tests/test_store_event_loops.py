@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 
 def test_from_url_session_works_across_event_loops(

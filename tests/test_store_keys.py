@@ -18,7 +18,7 @@ from openai_agents_session.store.keys import (
     popped_items_key,
     session_key,
 )
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 PIECES = [
     "{",

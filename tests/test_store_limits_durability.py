@@ -14,7 +14,7 @@ from openai_agents_session import (
     RedisSession,
     collect_store_events,
 )
-from openai_agents_session.testing import Cluster, RoundTripCounter, ServerProcess, counting_pool
+from support import Cluster, RoundTripCounter, ServerProcess, counting_pool
 
 
 async def test_item_over_the_limit_is_rejected_naming_it(

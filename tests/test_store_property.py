@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
 json_values = st.recursive(

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession, collect_store_events
-from openai_agents_session.testing import (
+from support import (
     Cluster,
     RoundTripCounter,
     counting_cluster,

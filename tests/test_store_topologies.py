@@ -11,7 +11,7 @@ from redis.asyncio.sentinel import Sentinel
 
 from openai_agents_session import RedisSession
 from openai_agents_session.store.keys import hash_slot, operation_log_key
-from openai_agents_session.testing import Cluster, SentinelGroup
+from support import Cluster, SentinelGroup
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import redis
 
 from openai_agents_session import RedisSession
 from openai_agents_session.cli import main
-from openai_agents_session.testing import Cluster, ServerProcess
+from support import Cluster, ServerProcess
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.acl import acl_rules, create_acl_user
+from support import ServerProcess
+from support.acl import acl_rules, create_acl_user
 
 from .conftest import messages, run_cli
 

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from openai_agents_session.cli._demo_telemetry import DemoTelemetry
 from openai_agents_session.instrumentation.privacy import KEY_ENVIRONMENT_VARIABLE
-from openai_agents_session.testing import Cluster, ServerProcess, live_processes
+from support import Cluster, ServerProcess, live_processes
 
 from .conftest import CliResult, run_cli
 

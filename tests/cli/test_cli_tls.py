@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from openai_agents_session.testing import ServerProcess, redis_binary
+from support import ServerProcess, redis_binary
 
 from .conftest import run_cli
 from .servers_kit import TlsServer, make_certificates

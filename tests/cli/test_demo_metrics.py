@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from openai_agents_session import RedisSession, instrument
 from openai_agents_session.cli._demo_telemetry import start_metrics_server
 from openai_agents_session.cli._metrics_snapshot import histogram_quantile, take_snapshot
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from openai_agents_session.cli._demo_telemetry import DemoTelemetry
 from openai_agents_session.cli._demo_trickle import TrickleSettings, run_trickle
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 PREFIX = "trickle-test"
 

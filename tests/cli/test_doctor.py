@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from openai_agents_session.cli import main
-from openai_agents_session.testing import Cluster, ServerProcess
-from openai_agents_session.testing.acl import acl_rules, create_acl_user
+from support import Cluster, ServerProcess
+from support.acl import acl_rules, create_acl_user
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -136,7 +136,7 @@ def test_a_user_without_the_stores_commands_is_a_problem_naming_the_grant(
 
 
 def test_an_unreachable_server_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from openai_agents_session.testing import free_port
+    from support import free_port
 
     code = main(["doctor", "--redis-url", f"redis://127.0.0.1:{free_port()}/0"])
 

@@ -6,7 +6,7 @@ import pytest
 
 from openai_agents_session import RedisSession
 from openai_agents_session._redaction import escape_control, redact_text, redact_url
-from openai_agents_session.testing import ServerProcess, free_port
+from support import ServerProcess, free_port
 
 from .conftest import Store, messages, run_cli
 

@@ -113,7 +113,7 @@ async def test_raising_label_function_changes_nothing_and_is_counted(
 async def test_storage_errors_are_classified(
     valkey_client: Redis, session_id: str, registry: CollectorRegistry
 ) -> None:
-    from openai_agents_session.testing import free_port
+    from support import free_port
 
     no_retry = Retry(NoBackoff(), 0)
     unreachable = Redis(

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from openai_agents_session.testing import ServerProcess, free_port
+from support import ServerProcess, free_port
 
 DRIVER = Path(__file__).with_name("traffic_driver.py")
 SCRAPE_JOB = "agent-app"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from openai_agents_session.testing import ServerProcess, free_port
+from support import ServerProcess, free_port
 
 from . import kit
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from openai_agents_session.testing import free_port
+from support import free_port
 
 from . import kit
 from .live_stack import PrometheusAPI

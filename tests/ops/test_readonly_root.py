@@ -44,7 +44,7 @@ from typing import Any
 import pytest
 import yaml
 
-from openai_agents_session.testing import ServerProcess, free_port
+from support import ServerProcess, free_port
 
 from . import kit
 

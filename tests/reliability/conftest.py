@@ -21,8 +21,8 @@ from prometheus_client import CollectorRegistry
 from structlog.testing import LogCapture
 
 from openai_agents_session import instrument
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import FaultProxy
+from support import ServerProcess
+from support.proxy import FaultProxy
 
 from .kit import Row
 

@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from openai_agents_session.store.scripts import ADD, POP
-from openai_agents_session.testing.proxy import FaultProxy
+from support.proxy import FaultProxy
 
 from .kit import SCALE, Ledger, batch
 

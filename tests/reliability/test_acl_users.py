@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from conftest import create_acl_user
 from openai_agents_session import RedisSession
 from openai_agents_session.cli import main
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 from .kit import SCALE, Row
 

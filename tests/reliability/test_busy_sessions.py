@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 from openai_agents_session import RedisSession
 from openai_agents_session.events import StoreEvent
 from openai_agents_session.store.oplog import MAX_IDS, MAX_POPPED_BYTES, MAX_POPPED_ITEMS
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 from .kit import SCALE, Row, keys_without_ttl
 

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import ItemTooLargeError, RedisSession
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 from .conftest import Telemetry
 from .kit import Row, keys_without_ttl, sample, signal_text

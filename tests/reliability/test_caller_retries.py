@@ -29,8 +29,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from openai_agents_session import RedisSession
 from openai_agents_session.events import StoreEvent
 from openai_agents_session.store.scripts import SCRIPTS
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy
 
 from .faults import is_add_items, is_pop_item
 from .kit import SCALE, Row, batch, keys_without_ttl

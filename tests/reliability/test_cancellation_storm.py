@@ -31,8 +31,8 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy
 
 from .conftest import Telemetry
 from .kit import SCALE, Ledger, Row, audit, batch, keys_without_ttl, sample, signal_text

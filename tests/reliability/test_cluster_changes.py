@@ -16,8 +16,8 @@ from redis.asyncio import RedisCluster
 
 from openai_agents_session import RedisSession
 from openai_agents_session.store.keys import hash_slot
-from openai_agents_session.testing import Cluster, ServerProcess, redis_binary
-from openai_agents_session.testing.cluster import node_id
+from support import Cluster, ServerProcess, redis_binary
+from support.cluster import node_id
 
 from .cluster_load import Load, audit
 from .kit import SCALE, Row

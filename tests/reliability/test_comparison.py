@@ -17,8 +17,8 @@ import pytest
 from agents.extensions.memory import RedisSession as SDKRedisSession
 from redis.asyncio import Redis
 
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy
 
 from .faults import HOW, HOW_POP, PARTS, proxied_client, write_batches
 from .kit import SCALE, Ledger, Row, audit, keys_without_ttl

@@ -21,8 +21,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from openai_agents_session import Durability, RedisSession
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultAction, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultAction, FaultProxy
 
 from .conftest import Telemetry
 from .faults import (

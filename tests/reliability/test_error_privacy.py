@@ -27,7 +27,7 @@ from redis.exceptions import ConnectionError, ResponseError
 from structlog.testing import LogCapture
 
 from openai_agents_session import RedisSession, SessionKeyTypeError, instrument
-from openai_agents_session.testing import free_port
+from support import free_port
 
 
 async def test_a_wrong_type_error_leaks_no_raw_session_id(valkey_client: Redis) -> None:

@@ -18,8 +18,8 @@ from openai_agents_session.events import StoreEvent
 from openai_agents_session.store.codec import encode_items
 from openai_agents_session.store.oplog import MAX_IDS
 from openai_agents_session.store.scripts import ADD
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy
 
 from .faults import PARTS, STALL, is_add_items, is_pop_item, proxied_client
 from .kit import SCALE, Row, batch, keys_without_ttl

@@ -25,7 +25,7 @@ import pytest
 import redis
 
 from openai_agents_session import Durability, RedisSession
-from openai_agents_session.testing import SentinelGroup
+from support import SentinelGroup
 
 from .conftest import Telemetry
 from .kit import SCALE, Ledger, Row, audit, batch, keys_without_ttl, signal_text

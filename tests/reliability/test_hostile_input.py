@@ -30,7 +30,7 @@ from structlog.testing import LogCapture
 
 from openai_agents_session import RedisSession, SessionKeyTypeError, instrument
 from openai_agents_session.store.keys import operation_log_key, popped_items_key
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 from . import hostile
 from .kit import SCALE, Row, metric_total

@@ -12,8 +12,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy, parse_command, reply_end
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy, parse_command, reply_end
 
 
 @pytest.fixture

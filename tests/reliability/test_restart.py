@@ -26,7 +26,7 @@ import pytest
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
+from support import ServerProcess
 
 from .conftest import Telemetry
 from .kit import SCALE, Ledger, Row, audit, batch, keys_without_ttl, signal_text

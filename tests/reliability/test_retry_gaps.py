@@ -12,8 +12,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 
 from openai_agents_session import RedisSession
-from openai_agents_session.testing import ServerProcess
-from openai_agents_session.testing.proxy import Fault, FaultProxy
+from support import ServerProcess
+from support.proxy import Fault, FaultProxy
 
 from .conftest import Telemetry
 from .faults import HOW, PARTS, STALL, is_add_items, proxied_client, write_batches

