@@ -107,9 +107,21 @@ DESCRIPTIONS: dict[str, str] = {
         "storage keeps working. Non-zero means some spans, metrics or logs are missing: "
         "check the exporter/collector and the app's log configuration."
     ),
-    "Retried writes recognised per second": (
-        "add_items retries (after a lost reply) that the store recognised and did not "
-        "apply twice. Occasional retries are normal; a steady rate points at an unstable "
-        "network or Redis failovers."
+    "Retried writes and pops recognised per second": (
+        "Copies of add_items and pop_item calls (redis-py re-sending after a lost reply, a "
+        "late delivery, or the app's own retry after a timeout) that the store recognised "
+        "and did not apply twice; a replayed pop returns the item the first one removed. "
+        "Occasional retries are normal; a steady rate points at an unstable network, "
+        "client timeouts shorter than Redis' replies, or Redis failovers."
+    ),
+    "Operation-log evictions per second": (
+        "Operation-log entries pushed out while still inside their 2-minute window, by the "
+        "operation whose call pushed them out. Zero is normal. Each eviction weakens "
+        "exactly-once for one earlier call: a late copy of that write would be applied "
+        "again, a replayed pop would find no item. Above zero, a conversation is busier "
+        "than its log holds: over 12,000 writes and pops within 2 minutes (~100 a second), "
+        "or over 1,000 pops (or 1 MiB of popped items) within 2 minutes. Find it with the span "
+        "attribute openai_agents_session.log_evictions and follow the runbook's "
+        "OpenAIAgentsSessionOperationLogEvicting section."
     ),
 }

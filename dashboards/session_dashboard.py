@@ -183,19 +183,27 @@ def _telemetry() -> list[Builder[Panel]]:
                     "{{signal}}",
                 )
             ],
-            width=12,
         ),
         timeseries_panel(
-            "Retried writes recognised per second",
+            "Retried writes and pops recognised per second",
             "ops",
             [
                 (
                     f"sum (rate(openai_agents_session_duplicate_batches_total{{{SELECTOR}}}"
                     "[$__rate_interval]))",
-                    "duplicate batches",
+                    "replayed writes and pops",
                 )
             ],
-            width=12,
+        ),
+        timeseries_panel(
+            "Operation-log evictions per second",
+            "ops",
+            [
+                (
+                    rate("openai_agents_session_operation_log_evictions_total", "operation"),
+                    "{{operation}}",
+                )
+            ],
         ),
     ]
 
@@ -231,7 +239,8 @@ def build_dashboard() -> dashboard.Dashboard:
         .uid(UID)
         .description(
             "Storage calls of openai-agents-session: traffic, errors, latency, session "
-            "length, TTL refreshes, trims, corrupt items and telemetry health."
+            "length, TTL refreshes, trims, corrupt items, telemetry health, recognised "
+            "retries and operation-log evictions (exactly-once)."
         )
         .tags(["openai-agents-session", "redis", "agents"])
         .editable()

@@ -22,6 +22,7 @@ ALERT_NAMES = (
     "OpenAIAgentsSessionCorruptItems",
     "OpenAIAgentsSessionTelemetryErrors",
     "OpenAIAgentsSessionNoOperations",
+    "OpenAIAgentsSessionOperationLogEvicting",
 )
 
 
@@ -175,6 +176,23 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
             "A service is up but makes no session storage calls",
             "{{ $labels.job }} {{ $labels.instance }} is scraped but reported no session "
             f"operations in the last {t.no_operations_window}, or exports none at all.",
+            t,
+        ),
+        _alert(
+            ALERT_NAMES[8],
+            # A rate above zero, as a count (readable in the description). The series
+            # exist at zero from the start, so the first eviction is seen; "for" keeps
+            # a short burst (a load test) quiet.
+            "sum by (job, operation) "
+            "(increase(openai_agents_session_operation_log_evictions_total[5m])) > 0\n",
+            t.log_evictions_for,
+            "warning",
+            "Session operation logs evict entries inside their window (exactly-once weakened)",
+            "{{ $labels.job }}: {{ $labels.operation }} calls pushed about "
+            "{{ $value | humanize }} operation-log entries out of their window in the last "
+            f"5 minutes, and have kept at it for {t.log_evictions_for}. A late copy of an "
+            "evicted write would be applied again; a replayed pop would find no item. A "
+            "conversation is busier than its operation log holds.",
             t,
         ),
     ]

@@ -75,6 +75,7 @@ class Thresholds:
     session_growth_horizon: str
     corrupt_items_window: str
     telemetry_errors_window: str
+    log_evictions_for: str
     app_job_selector: str
     no_operations_window: str
     no_operations_for: str

@@ -101,7 +101,7 @@ def test_dashboard_covers_every_exported_metric(boards: dict[str, Any]) -> None:
     families = (
         "operations", "operation_duration_seconds", "items", "item_size_bytes",
         "session_items", "ttl_refreshes", "trimmed_items", "corrupt_items", "errors",
-        "slow_operations", "duplicate_batches", "telemetry_errors",
+        "slow_operations", "duplicate_batches", "operation_log_evictions", "telemetry_errors",
     )  # fmt: skip
     missing = [name for name in families if f"{METRIC_PREFIX}_{name}" not in text]
     assert not missing, f"no panel shows {missing}"

@@ -11,7 +11,8 @@ for one registry that every instrumented session shares, and a second, empty
 The traffic covers every signal the dashboard and the rules read: normal reads,
 writes, pops and clears with a TTL; trims by ``max_items``; a key of the wrong type
 (errors); corrupt items pushed with a raw RPUSH; a logger that raises (telemetry
-errors); a tiny slow threshold (slow operations); traced calls (exemplars).
+errors); a tiny slow threshold (slow operations); traced calls (exemplars); large
+items popped in quick succession (operation-log evictions).
 Loops are bounded by ``--seconds`` and stop at SIGTERM.
 """
 
@@ -34,6 +35,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from openai_agents_session import RedisSession, SessionKeyTypeError, instrument
 
 PREFIX = "ops-check"
+# Three popped items of this size pass the 1 MiB of popped items an operation log
+# keeps, so from the third pop on each pop evicts one inside its window.
+LARGE_ITEM_CHARS = 400_000
 # Marks failures the traffic did not ask for; the live test fails if the log has one.
 UNEXPECTED = "UNEXPECTED ERROR"
 
@@ -79,6 +83,7 @@ class Traffic:
         self.corrupted = session("corrupted", ttl=300)
         self.wrong_type = session("wrong-type")
         self.broken_telemetry = session("broken-telemetry", logger=BrokenLogger())
+        self.large_pops = session("large-pops", ttl=300)
 
     async def prepare(self) -> None:
         # Another program's string value on a session key: every call on it fails.
@@ -104,6 +109,8 @@ class Traffic:
                 await self.wrong_type.get_items()
         await self.broken_telemetry.add_items([message(turn)])
         await self.broken_telemetry.get_items(limit=1)
+        await self.large_pops.add_items([{"role": "user", "content": "x" * LARGE_ITEM_CHARS}])
+        await self.large_pops.pop_item()
 
     async def safe_turn(self, turn: int) -> None:
         """One turn; an unexpected failure is reported and the traffic goes on."""

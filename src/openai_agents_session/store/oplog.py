@@ -59,8 +59,9 @@ WINDOW_MS = 120_000
 # the busiest session; at 100 operations a second sustained on one conversation
 # the count, not the time, starts to bound the log.
 MAX_IDS = 12_000
-# Popped items kept for replays: a pop's copy comes within seconds, so a few suffice.
-MAX_POPPED_ITEMS = 64
+# Popped items kept for replays, by count and bytes (whichever binds first): a pop's
+# copy comes within seconds, so these outlast any retry for pops up to a few a second.
+MAX_POPPED_ITEMS = 1_000
 MAX_POPPED_BYTES = 1024 * 1024
 
 
