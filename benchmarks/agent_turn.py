@@ -7,8 +7,10 @@ latency: it answers from a script) with a session: the Runner reads the history
 conversation is 10 turns on a new session; a lane's batch is one conversation and
 reports wall milliseconds per turn, and the client thread's CPU milliseconds per turn
 (which a busy machine does not inflate, and which is where telemetry's cost lands).
-The SDK's tracing is off for the whole run, so nothing is exported and no API key is
-asked for.
+The server main thread's CPU per turn is read around each conversation (``INFO cpu``);
+the CPU a store adds to a turn is that less the in-process lane's in the same round
+(the ``INFO`` reads themselves). The SDK's tracing is off for the whole run, so nothing
+is exported and no API key is asked for.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from timing import Lane, interleave, paired_ratio, summary
 
 from openai_agents_session import RedisSession
 
-__all__ = ["TURNS", "measure_agent_turn"]
+__all__ = ["TURNS", "measure_agent_turn", "run_conversation"]
 
 TURNS = 10
 TTL = 3600
@@ -61,7 +63,7 @@ def _agent() -> Agent[Any]:
     )
 
 
-async def _conversation(session: Any) -> tuple[float, float]:
+async def run_conversation(session: Any) -> tuple[float, float]:
     """Wall seconds and this thread's CPU seconds for the ``TURNS`` turns on ``session``."""
     agent = _agent()
     cpu_started = time.thread_time()
@@ -86,7 +88,7 @@ def _lane(store: _Store, name: str, admin: Redis, costs: dict[str, list[float]])
     async def lane() -> float:
         session = store.make(f"{name}-{next(counter)}")
         server_before = await server_cpu_micros(admin)
-        wall, thread = await _conversation(session)
+        wall, thread = await run_conversation(session)
         server_after = await server_cpu_micros(admin)
         store.after()
         await _dispose(session)
@@ -141,7 +143,7 @@ class _CountingSession(InProcessSession):
 
 async def _storage_calls_per_turn() -> dict[str, float]:
     session = _CountingSession("count-calls")
-    await _conversation(session)
+    await run_conversation(session)
     return {name: count / TURNS for name, count in sorted(session.calls.items())}
 
 
@@ -172,6 +174,12 @@ async def measure_agent_turn(
     # The warm-up round's CPU figures were recorded too: drop them.
     cpu = {name: split["client"][-rounds:] for name, split in costs.items()}
     server = {name: split["server"][-rounds:] for name, split in costs.items()}
+    # The server's CPU a store adds to a turn: less the in-process lane's, in the same
+    # round, which is the cost of the two INFO reads themselves.
+    added = {
+        name: [value - base for value, base in zip(values, server[IN_PROCESS], strict=True)]
+        for name, values in server.items()
+    }
     # Storage share: the part of a turn that a store adds over a Python list.
     shares = {
         name: summary(
@@ -188,6 +196,8 @@ async def measure_agent_turn(
         "client_cpu_ms_per_turn": {name: summary(values) for name, values in cpu.items()},
         "server_cpu_ms_per_turn": {name: summary(values) for name, values in server.items()},
         "storage_share": shares,
+        "server_cpu_ms_added_per_turn": {name: summary(v) for name, v in added.items()},
+        "server_cpu_ours_over_sdk": _paired(added, OURS, SDK),
         "sdk_over_ours": _paired(samples, SDK, OURS),
         "sdk_over_floor": _paired(samples, SDK, FLOOR),
         "ours_over_floor": _paired(samples, OURS, FLOOR),

@@ -6,8 +6,9 @@ Contenders: ``floor`` (encode + ``RPUSH``, ``LRANGE`` + decode...: see ``session
 pure-Python reply parser and once with hiredis: six lanes, interleaved.
 
 State: every session holds ``PREFILL`` SDK-shaped items before each batch of reads,
-writes or pops (restored with raw ``RPUSH`` outside the timing; ours also starts each
-batch with a new operation log);
+writes or pops (restored with raw ``RPUSH`` outside the timing). A worker's session
+lives for the whole run, as a busy conversation does: ours keeps its operation log
+from batch to batch (bounded by time and count, it never refuses a write);
 ``clear_session`` deletes fresh sessions of 10 items written by the contender itself.
 At concurrency 64, 64 tasks (one session each) share one client and its pool, and the
 time per call is the batch's wall time divided by its calls (inverse throughput).
@@ -27,12 +28,11 @@ from typing import Any
 
 from agents.extensions.memory import RedisSession as SdkRedisSession
 from redis.asyncio import Redis
+from servers import RoundTripCounter, counting_pool
 from sessions import FloorSession, compact, server_cpu_micros
 from timing import Lane, interleave, paired_ratio, summary
 
 from openai_agents_session import RedisSession
-from openai_agents_session._keys import operation_log_key
-from openai_agents_session.testing import RoundTripCounter, counting_pool
 
 __all__ = ["CONTENDERS", "OPERATIONS", "count_round_trips", "measure_operations"]
 
@@ -137,13 +137,7 @@ class _Workers:
             for key in keys:
                 pipe.ltrim(key, -PREFILL, -1)
                 pipe.llen(key)
-                if self.contender == OURS:
-                    # A new operation log per batch, as a conversation has: one
-                    # session taking every batch's writes and pops would reach the
-                    # log's limit (10,000 within two minutes) and be refused.
-                    pipe.delete(operation_log_key(key))
-            replies = await pipe.execute()
-            lengths = replies[1 :: 3 if self.contender == OURS else 2]
+            lengths = (await pipe.execute())[1::2]
         async with self.client.pipeline(transaction=False) as pipe:
             for key, length in zip(keys, lengths, strict=True):
                 missing = PREFILL - int(length)

@@ -5,38 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from machine import describe_run
+from markdown import DASH, TIMES, num, percent, ratio, spread, table
+from report_store import render_busy_session, render_eviction, render_oplog, render_server_cost
 
 __all__ = ["render_markdown"]
-
-TIMES = "\N{MULTIPLICATION SIGN}"
-DASH = "\N{EN DASH}"
-
-
-def _row(cells: list[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    rule = [":--" if index == 0 else "--:" for index in range(len(header))]
-    return [_row(header), _row(rule), *(_row(row) for row in rows), ""]
-
-
-def _num(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-
-
-def _spread(s: dict[str, Any]) -> str:
-    return f"{_num(s['median'])} [{_num(s['p25'])}{DASH}{_num(s['p75'])}]"
-
-
-def _ratio(s: dict[str, Any] | None) -> str:
-    return DASH if s is None else f"{s['median']:.2f}{TIMES}"
-
-
-def _percent(s: dict[str, Any] | None) -> str:
-    return DASH if s is None else f"{(s['median'] - 1) * 100:+.1f} %"
 
 
 def _targets(results: dict[str, Any]) -> list[str]:
@@ -47,7 +19,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
         measured = "; ".join(shown) + (f"; … {more} more" if more > 0 else "")
         verdict = "met" if target["met"] else "**not met**"
         rows.append([target["target"], target["limit"], measured, verdict])
-    return ["## Targets", "", *_table(["target", "limit", "measured", "met"], rows)]
+    return ["## Targets", "", *table(["target", "limit", "measured", "met"], rows)]
 
 
 def _budget(budget: dict[str, Any]) -> list[str]:
@@ -57,14 +29,14 @@ def _budget(budget: dict[str, Any]) -> list[str]:
         rows.append(
             [
                 op["operation"],
-                _spread(micros["bare call"]),
-                _spread(micros["metrics + logs"]),
+                spread(micros["bare call"]),
+                spread(micros["metrics + logs"]),
                 f"+{op['metrics_logs_over_bare']['median']:.2f}",
-                _spread(micros["bare span"]),
-                _spread(micros["bare span + same attributes"]),
-                _spread(micros["spans + metrics + logs"]),
-                _ratio(op["spans_over_bare_span_attrs"]),
-                _spread(micros["prometheus_client floor"]),
+                spread(micros["bare span"]),
+                spread(micros["bare span + same attributes"]),
+                spread(micros["spans + metrics + logs"]),
+                ratio(op["spans_over_bare_span_attrs"]),
+                spread(micros["prometheus_client floor"]),
             ]
         )
     header = [
@@ -89,7 +61,7 @@ def _budget(budget: dict[str, Any]) -> list[str]:
         "children (Counter, Histogram, Counter) and no call. Spans exported during the "
         f"section: {budget['spans_exported']:,}.",
         "",
-        *_table(header, rows),
+        *table(header, rows),
         "Attributes our spans carried (the bare span got the same):",
         "",
         *(f"- {name}: {attrs}" for name, attrs in attributes.items()),
@@ -107,7 +79,7 @@ def _agent_turn(turn: dict[str, Any]) -> list[str]:
         cpu = turn["client_cpu_ms_per_turn"][name]
         server = turn["server_cpu_ms_per_turn"][name]["median"]
         share_text = DASH if share is None else f"{share['median'] * 100:.0f} %"
-        rows.append([name, _spread(ms), _spread(cpu), f"{server:.3f}", share_text])
+        rows.append([name, spread(ms), spread(cpu), f"{server:.3f}", share_text])
     hiredis = turn["python_over_hiredis"]
     return [
         "## Agent turn (`Runner.run`, scripted model, zero model latency)",
@@ -120,22 +92,25 @@ def _agent_turn(turn: dict[str, Any]) -> list[str]:
         "themselves, as the in-process row shows). Redis stores use redis-py's Python "
         "parser unless marked.",
         "",
-        *_table(
+        *table(
             ["store", "ms per turn", "client CPU ms per turn", "server CPU ms", "storage share"],
             rows,
         ),
-        f"- SDK's RedisSession time / ours: **{_ratio(turn['sdk_over_ours'])}** "
-        f"(SDK / bare commands: {_ratio(turn['sdk_over_floor'])}; ours / bare commands: "
-        f"{_ratio(turn['ours_over_floor'])}).",
+        "- Server CPU a turn adds (less the in-process row's, round by round), ours / the "
+        f"SDK's RedisSession: **{ratio(turn.get('server_cpu_ours_over_sdk'))}**.",
+        f"- SDK's RedisSession time / ours: **{ratio(turn['sdk_over_ours'])}** "
+        f"(SDK / bare commands: {ratio(turn['sdk_over_floor'])}; ours / bare commands: "
+        f"{ratio(turn['ours_over_floor'])}).",
         "- Instrumentation over ours, wall time: metrics + logs "
-        f"**{_percent(turn['metrics_logs_over_ours'])}**, spans "
-        f"**{_percent(turn['spans_over_ours'])}**; client CPU: metrics + logs "
-        f"{_percent(turn['cpu_metrics_logs_over_ours'])}, spans "
-        f"{_percent(turn['cpu_spans_over_ours'])} (spans exported: {turn['spans_exported']:,}).",
+        f"**{percent(turn['metrics_logs_over_ours'])}**, spans "
+        f"**{percent(turn['spans_over_ours'])}**; client CPU: metrics + logs "
+        f"{percent(turn['cpu_metrics_logs_over_ours'])}, spans "
+        f"{percent(turn['cpu_spans_over_ours'])} (spans exported: {turn['spans_exported']:,}).",
         "- Python parser time / hiredis: "
-        + ", ".join(f"{name} {_ratio(value)}" for name, value in hiredis.items() if value)
+        + ", ".join(f"{name} {ratio(value)}" for name, value in hiredis.items() if value)
         + ".",
         "",
+        *(render_server_cost(turn["server_cost"]) if "server_cost" in turn else []),
     ]
 
 
@@ -151,15 +126,15 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
             rows.append(
                 [
                     entry["operation"],
-                    _spread(micros["floor (python)"]),
-                    _spread(micros["ours (python)"]),
-                    _spread(micros["sdk (python)"]),
-                    _ratio(ratios["ours_over_floor"]),
-                    _ratio(ratios["ours_over_sdk"]),
+                    spread(micros["floor (python)"]),
+                    spread(micros["ours (python)"]),
+                    spread(micros["sdk (python)"]),
+                    ratio(ratios["ours_over_floor"]),
+                    ratio(ratios["ours_over_sdk"]),
                 ]
             )
         header = ["operation", "floor", "ours", "sdk", "ours / floor", "ours / sdk"]
-        lines += [f"Concurrency {concurrency}:", "", *_table(header, rows)]
+        lines += [f"Concurrency {concurrency}:", "", *table(header, rows)]
     rows = []
     for entry in operations:
         if entry["concurrency"] != 1:
@@ -169,7 +144,7 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
             cost = entry["cpu_micros_per_call"][f"{contender} (python)"]
             cells.append(
                 " / ".join(
-                    _num(cost[kind]["median"]) for kind in ("client", "server", "in_commands")
+                    num(cost[kind]["median"]) for kind in ("client", "server", "in_commands")
                 )
             )
         rows.append(cells)
@@ -179,7 +154,7 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
             "main thread (`INFO cpu`) / of which in commands (`INFO commandstats`). The rest "
             "of the wall time is the loopback's wake-ups and waiting for a core.",
             "",
-            *_table(["operation", "floor", "ours", "sdk"], rows),
+            *table(["operation", "floor", "ours", "sdk"], rows),
         ]
     trips = results.get("round_trips", {})
     if trips:
@@ -188,7 +163,7 @@ def _per_operation(results: dict[str, Any]) -> list[str]:
             for name in next(iter(trips.values()))
         ]
         lines += ["Commands per call, one round trip per arrow:", ""]
-        lines += _table(["operation", *trips], rows)
+        lines += table(["operation", *trips], rows)
     return lines
 
 
@@ -202,7 +177,7 @@ def _hiredis(results: dict[str, Any]) -> list[str]:
         cells = [entry["operation"], str(entry["concurrency"])]
         for contender in ("floor", "ours", "sdk"):
             cells.append(
-                f"{_num(micros[f'{contender} (hiredis)']['median'])} ({_ratio(gains[contender])})"
+                f"{num(micros[f'{contender} (hiredis)']['median'])} ({ratio(gains[contender])})"
             )
         rows.append(cells)
     if not rows:
@@ -210,17 +185,19 @@ def _hiredis(results: dict[str, Any]) -> list[str]:
     return [
         "## hiredis (µs per call with hiredis, and Python-parser time / hiredis time)",
         "",
-        *_table(["operation", "c", "floor", "ours", "sdk"], rows),
+        *table(["operation", "c", "floor", "ours", "sdk"], rows),
     ]
 
 
 def _memory(memory: dict[str, Any]) -> list[str]:
+    ratios = memory["ours_over_sdk"]
     rows = []
     for name, layout in memory["layouts"].items():
         rows.append(
             [
                 name,
                 f"{layout['used_memory_per_session']:,.0f}",
+                f"{layout['used_memory_per_session_after_logs_expire']:,.0f}",
                 f"{layout['memory_usage_per_session']:,.0f}",
                 f"{layout['companion_bytes_per_session']:,.0f}",
                 f"{layout['keys_per_session']:.1f}",
@@ -232,6 +209,7 @@ def _memory(memory: dict[str, Any]) -> list[str]:
     header = [
         "layout",
         "used_memory / session",
+        "after the logs expire",
         "MEMORY USAGE / session",
         "of which companion keys",
         "keys / session",
@@ -246,9 +224,15 @@ def _memory(memory: dict[str, Any]) -> list[str]:
         "through each store's `add_items` (2 items a call); `INFO memory` `used_memory` delta "
         "and `MEMORY USAGE … SAMPLES 0` of every key in the database. Item payload: "
         f"{memory['payload_bytes_per_session']:,} bytes of compact JSON per session; overhead = "
-        "used_memory per session minus payload. Sessions per GB from used_memory.",
+        "used_memory per session minus payload. Sessions per GB from used_memory. After the "
+        "logs expire: used_memory again once our operation logs (which expire two minutes "
+        "after a session's last write or pop) have expired, their expiry brought forward.",
         "",
-        *_table(header, rows),
+        *table(header, rows),
+        f"- Ours / the SDK's, used_memory per session: **{ratios['within_window']:.3f}"
+        f"{TIMES}** within the operation log's window, **{ratios['after_logs_expire']:.3f}"
+        f"{TIMES}** after the logs expire.",
+        "",
     ]
 
 
@@ -300,4 +284,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _per_operation(results) + _hiredis(results)
     if "memory" in results:
         lines += _memory(results["memory"]) + _capacity(results)
+    if "oplog" in results:
+        lines += render_oplog(results["oplog"])
+    if "busy_session" in results:
+        lines += render_busy_session(results["busy_session"])
+    if "eviction" in results:
+        lines += render_eviction(results["eviction"])
     return "\n".join(lines).rstrip() + "\n"

@@ -5,9 +5,12 @@
     python benchmarks/run.py --only budget   # some sections only (repeatable)
 
 Sections: ``budget`` (instrumentation CPU per call), ``agent_turn`` (``Runner.run``
-per store), ``per_operation`` (each store call against the floor and the SDK, both
-reply parsers) and ``memory`` (bytes per item and per session). Progress goes to
-stderr; the exit status is 0 whatever the targets say (evidence, not a test).
+per store, and where the server's CPU goes in a turn), ``per_operation`` (each store
+call against the floor and the SDK, both reply parsers), ``memory`` (bytes per item
+and per session), ``oplog`` (the operation log's bytes per operation, at its cap, per
+pop), ``busy_session`` (writes per second to one conversation) and ``eviction``
+(what each ``maxmemory-policy`` keeps, on throwaway servers of their own). Progress
+goes to stderr; the exit status is 0 whatever the targets say (evidence, not a test).
 """
 
 from __future__ import annotations
@@ -26,19 +29,32 @@ from typing import Any
 
 from agent_turn import measure_agent_turn
 from budget import measure_budget
+from busy_session import measure_busy_session
+from eviction import Cell, measure_eviction
 from items import conversation, mean_item_bytes
 from machine import describe_machine, describe_versions
 from memory import measure_memory
+from operation_log import measure_operation_log
 from per_operation import count_round_trips, measure_operations
 from redis.utils import HIREDIS_AVAILABLE
 from report import render_markdown
+from server_cost import measure_server_cost
+from servers import ServerProcess
 from sessions import client, protocol
 from targets import evaluate_targets
 
-from openai_agents_session.testing import ServerProcess
-
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("budget", "agent_turn", "per_operation", "memory")
+SECTIONS = (
+    "budget",
+    "agent_turn",
+    "per_operation",
+    "memory",
+    "oplog",
+    "busy_session",
+    "eviction",
+)
+MIB = 1024 * 1024
+_POLICIES = ("noeviction", "volatile-lru", "allkeys-lru", "volatile-ttl")
 
 
 @dataclass(frozen=True)
@@ -49,12 +65,22 @@ class Plan:
     budget_calls: int
     budget_rounds: int
     turn_rounds: int
+    # Conversations per store in the server-CPU breakdown of a turn.
+    turn_cost_conversations: int
     # Calls per worker and batch, per concurrency and operation (0: not measured).
     operation_calls: dict[int, dict[str, int]]
     operation_rounds: int
     # Fewer rounds where one batch is long: 64 reads of 1,000 items each.
     long_batch_rounds: int
     memory_sessions: int
+    # One busy session: writes per batch (or seconds, whichever ends it first), rounds.
+    busy_writes: int
+    busy_seconds: float
+    busy_rounds: int
+    # maxmemory per throwaway server, sessions written over what it holds, cells.
+    eviction_maxmemory: int
+    eviction_overfill: float
+    eviction_cells: tuple[Cell, ...]
 
 
 FULL = Plan(
@@ -62,6 +88,7 @@ FULL = Plan(
     budget_calls=3000,
     budget_rounds=40,
     turn_rounds=80,
+    turn_cost_conversations=30,
     operation_calls={
         1: {
             "add_items(1)": 100,
@@ -83,6 +110,16 @@ FULL = Plan(
     operation_rounds=30,
     long_batch_rounds=10,
     memory_sessions=10_000,
+    busy_writes=3000,
+    busy_seconds=2.0,
+    busy_rounds=5,
+    eviction_maxmemory=8 * MIB,
+    eviction_overfill=3.0,
+    eviction_cells=(
+        *(Cell(policy, None) for policy in _POLICIES),
+        Cell("volatile-lru", 3600),
+        Cell("volatile-ttl", 3600),
+    ),
 )
 
 QUICK = Plan(
@@ -90,6 +127,7 @@ QUICK = Plan(
     budget_calls=1000,
     budget_rounds=8,
     turn_rounds=10,
+    turn_cost_conversations=5,
     operation_calls={
         1: {
             "add_items(1)": 30,
@@ -104,6 +142,12 @@ QUICK = Plan(
     operation_rounds=5,
     long_batch_rounds=0,
     memory_sessions=2_000,
+    busy_writes=1000,
+    busy_seconds=1.0,
+    busy_rounds=2,
+    eviction_maxmemory=4 * MIB,
+    eviction_overfill=2.0,
+    eviction_cells=(*(Cell(policy, None) for policy in _POLICIES[:3]), Cell("volatile-lru", 3600)),
 )
 
 
@@ -126,6 +170,10 @@ async def _measure(port: int, plan: Plan, sections: list[str]) -> dict[str, Any]
         if "agent_turn" in sections:
             _say("agent turn ...")
             results["agent_turn"] = await measure_agent_turn(clients, plan.turn_rounds, rng)
+            _say("server CPU per agent turn, broken down ...")
+            results["agent_turn"]["server_cost"] = await measure_server_cost(
+                clients["python"], port, plan.turn_cost_conversations, rng
+            )
         if "per_operation" in sections:
             _say("round trips per call ...")
             results["round_trips"] = await count_round_trips(port, items)
@@ -142,6 +190,27 @@ async def _measure(port: int, plan: Plan, sections: list[str]) -> dict[str, Any]
             _say(f"memory: {plan.memory_sessions:,} sessions per layout ...")
             results["memory"] = await measure_memory(
                 clients["python"], plan.memory_sessions, conversation(20)
+            )
+        if "oplog" in sections:
+            _say("operation log: bytes per logged operation ...")
+            results["oplog"] = await measure_operation_log(clients["python"], items)
+        if "busy_session" in sections:
+            _say("one busy session: writes per second ...")
+            results["busy_session"] = await measure_busy_session(
+                clients["python"],
+                items,
+                plan.busy_writes,
+                plan.busy_seconds,
+                plan.busy_rounds,
+                rng,
+            )
+        if "eviction" in sections:
+            _say(f"maxmemory policies: {len(plan.eviction_cells)} throwaway servers ...")
+            results["eviction"] = await measure_eviction(
+                conversation(20),
+                list(plan.eviction_cells),
+                plan.eviction_maxmemory,
+                plan.eviction_overfill,
             )
     finally:
         for redis_client in clients.values():

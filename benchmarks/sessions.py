@@ -26,6 +26,7 @@ __all__ = [
     "InProcessSession",
     "SeedPatternSession",
     "client",
+    "main_thread_cpu_micros",
     "protocol",
     "server_cpu_micros",
 ]
@@ -48,17 +49,23 @@ def client(port: int, parser: str = "python") -> Redis:
     return Redis(connection_pool=pool)
 
 
-async def server_cpu_micros(redis_client: Redis) -> tuple[float, float]:
-    """The server's CPU µs so far: its main thread's (``INFO cpu``), and in commands
-    (``INFO commandstats``, the INFO command itself left out)."""
+async def main_thread_cpu_micros(redis_client: Redis) -> float:
+    """The server main thread's CPU µs so far (``INFO cpu``, user + system)."""
     cpu = await redis_client.info("cpu")
     user = cpu.get("used_cpu_user_main_thread", cpu["used_cpu_user"])
     system = cpu.get("used_cpu_sys_main_thread", cpu["used_cpu_sys"])
+    return (float(user) + float(system)) * 1e6
+
+
+async def server_cpu_micros(redis_client: Redis) -> tuple[float, float]:
+    """The server's CPU µs so far: its main thread's (``INFO cpu``), and in commands
+    (``INFO commandstats``, the INFO command itself left out)."""
+    main_thread = await main_thread_cpu_micros(redis_client)
     stats = await redis_client.info("commandstats")
     in_commands = sum(
         float(entry["usec"]) for name, entry in stats.items() if name != "cmdstat_info"
     )
-    return (float(user) + float(system)) * 1e6, in_commands
+    return main_thread, in_commands
 
 
 def compact(item: Any) -> bytes:

@@ -64,6 +64,16 @@ def _agent_turn(turn: dict[str, Any]) -> list[dict[str, Any]]:
                 "{:.2f}" + TIMES,
             )
         )
+    if turn.get("server_cpu_ours_over_sdk"):
+        found.append(
+            _target(
+                "server CPU per agent turn: ours vs the SDK's RedisSession",
+                f"≤ 0.4{TIMES}",
+                [("ours / SDK", turn["server_cpu_ours_over_sdk"]["median"])],
+                lambda v: v <= 0.4,
+                "{:.2f}" + TIMES,
+            )
+        )
     for key, name, percent in (
         ("metrics_logs_over_ours", "agent turn: metrics + logs over ours", 3.0),
         ("spans_over_ours", "agent turn: spans over ours", 10.0),
@@ -146,6 +156,46 @@ def _per_operation(operations: list[dict[str, Any]], trips: dict[str, Any]) -> l
     return found
 
 
+def _memory(memory: dict[str, Any]) -> list[dict[str, Any]]:
+    ratios = memory["ours_over_sdk"]
+    return [
+        _target(
+            "memory per session, ours vs the SDK's, within the operation log's window",
+            f"≤ 1.1{TIMES}",
+            [("used_memory ours / SDK", ratios["within_window"])],
+            lambda v: v <= 1.1,
+            "{:.3f}" + TIMES,
+        ),
+        _target(
+            "memory per session, ours vs the SDK's, after the operation logs expire",
+            f"≤ 1.0{TIMES}",
+            [("used_memory ours / SDK", ratios["after_logs_expire"])],
+            lambda v: v <= 1.0,
+            "{:.3f}" + TIMES,
+        ),
+    ]
+
+
+def _busy_session(busy: dict[str, Any]) -> list[dict[str, Any]]:
+    ours = {name: lane for name, lane in busy["lanes"].items() if name.startswith("ours")}
+    return [
+        _target(
+            "one busy session: ours' writes per second vs the SDK's",
+            f"≥ 5{TIMES}",
+            [(sharing, ratio["median"]) for sharing, ratio in busy["ours_over_sdk"].items()],
+            lambda v: v >= 5.0,
+            "{:.1f}" + TIMES,
+        ),
+        _target(
+            "one busy session: ours' writes refused or lost",
+            "= 0",
+            [(name, float(lane["refused"] + lane["missing"])) for name, lane in ours.items()],
+            lambda v: v == 0,
+            "{:.0f}",
+        ),
+    ]
+
+
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Every target whose section ran."""
     found: list[dict[str, Any]] = []
@@ -155,4 +205,8 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         found += _agent_turn(results["agent_turn"])
     if "per_operation" in results:
         found += _per_operation(results["per_operation"], results.get("round_trips", {}))
+    if "memory" in results:
+        found += _memory(results["memory"])
+    if "busy_session" in results:
+        found += _busy_session(results["busy_session"])
     return found
