@@ -86,24 +86,23 @@ end
 local function seen()
   return logged and redis.call('ZSCORE', KEYS[2], op_id)
 end
--- KEYS[3], the popped items (see below), read before any write.
-local popped = {0, 0, 0, false}
+-- KEYS[3], the popped items (see below), live and expire with the log, so both keys
+-- exist whenever either does: a script declaring both then never waits for a slot
+-- migration just because one of them was not created yet. Re-armed here, the first
+-- touch of KEYS[3] and before any other write; created by remember() if missing.
+local popped_exists = false
 if logged then
-  local meta = redis.call('HMGET', KEYS[3], '#head', '#next', '#bytes')
-  popped = {tonumber(meta[1]) or 0, tonumber(meta[2]) or 0, tonumber(meta[3]) or 0, meta[1]}
+  popped_exists = redis.call('PEXPIRE', KEYS[3], window) == 1
 end
 local function remember()
   if not logged then
     return
   end
-  -- The popped items live and expire with the log, so both keys exist whenever
-  -- either does: a script declaring both then never waits for a slot migration
-  -- just because one of them was not created yet.
-  if not popped[4] then
+  if not popped_exists then
     redis.call('HSET', KEYS[3], '#head', 0, '#next', 0, '#bytes', 0)
-    popped[4] = '0'
+    redis.call('PEXPIRE', KEYS[3], window)
+    popped_exists = true
   end
-  redis.call('PEXPIRE', KEYS[3], window)
   redis.call('ZADD', KEYS[2], now_ms, op_id)
   -- After the ZADD, so neither prune empties (deletes) the log.
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now_ms - window))
@@ -126,8 +125,13 @@ end
 # KEYS[3], the popped items: a hash holding each kept item under its pop's id, and a
 # first-in first-out ring of those ids ("#<n>" -> id, "#head" .. "#next"), with their
 # bytes in "#bytes" (ids are hex, so no id starts with "#"). ARGV[4] = bytes kept,
-# ARGV[5] = items kept. Runs after remember(), which created the hash if needed.
+# ARGV[5] = items kept. Only pops read and fill it; keep_popped runs after remember().
 POPPED_PRELUDE = """
+local popped = {0, 0, 0}
+if logged then
+  local meta = redis.call('HMGET', KEYS[3], '#head', '#next', '#bytes')
+  popped = {tonumber(meta[1]) or 0, tonumber(meta[2]) or 0, tonumber(meta[3]) or 0}
+end
 local function keep_popped(item)
   if not logged then
     return
@@ -161,7 +165,7 @@ end
 LOG_COMMANDS = (
     *("evalsha", "eval", "time", "pexpire"),
     *("zscore", "zadd", "zremrangebyscore", "zcard", "zpopmin"),
-    *("hmget", "hset"),
+    *("hset",),
 )
 
 # Exceptions after which nobody knows whether the server applied the call.

@@ -136,7 +136,7 @@ remember()
 keep_popped(item)
 return {length - 1, refreshed, 0, evicted, item}
 """,
-    (*LOG_COMMANDS, "llen", "rpop", "hget", "hdel", "hstrlen"),
+    (*LOG_COMMANDS, "llen", "rpop", "hget", "hmget", "hdel", "hstrlen"),
     replies.pop,
     logs_operation=True,
 )
