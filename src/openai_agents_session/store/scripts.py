@@ -57,11 +57,30 @@ class Script(Generic[Reply]):
         object.__setattr__(self, "sha", hashlib.sha1(self.body.encode("utf-8")).hexdigest())
 
 
+# Keeps the newest max_items of a list of `length` items (0: all) and re-arms its TTL
+# (0: none); returns the length, the items trimmed and whether the TTL was re-armed.
+_TRIM_AND_REARM = """
+local function trim_and_rearm(length, max_items, ttl)
+  local trimmed = 0
+  if max_items > 0 and length > max_items then
+    redis.call('LTRIM', KEYS[1], -max_items, -1)
+    trimmed = length - max_items
+    length = max_items
+  end
+  local refreshed = 0
+  if ttl > 0 and length > 0 then
+    refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
+  end
+  return length, trimmed, refreshed
+end
+"""
+
 # ARGV[1..5] of logging scripts (see .oplog); their own arguments follow.
 # ARGV[6]: ttl ms (0 = no TTL), ARGV[7]: max items (0 = unbounded), then the items.
 ADD = Script(
     "add_items",
     LOG_PRELUDE
+    + _TRIM_AND_REARM
     + """
 local ttl = tonumber(ARGV[6])
 local max_items = tonumber(ARGV[7])
@@ -73,17 +92,7 @@ if seen() then
   end
   return {length, 0, refreshed, 1, 0}
 end
-local length = push(8, #ARGV)
-local trimmed = 0
-if max_items > 0 and length > max_items then
-  redis.call('LTRIM', KEYS[1], -max_items, -1)
-  trimmed = length - max_items
-  length = max_items
-end
-local refreshed = 0
-if ttl > 0 then
-  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-end
+local length, trimmed, refreshed = trim_and_rearm(push(8, #ARGV), max_items, ttl)
 remember()
 return {length, trimmed, refreshed, 0, evicted}
 """,
@@ -163,6 +172,7 @@ return length
 REPLACE = Script(
     "replace_items",
     LOG_PRELUDE
+    + _TRIM_AND_REARM
     + """
 local ttl = tonumber(ARGV[6])
 local max_items = tonumber(ARGV[7])
@@ -199,17 +209,8 @@ elseif added > 0 then
 elseif length > 0 then
   redis.call('DEL', KEYS[1])
 end
-length = keep + added
-local trimmed = 0
-if max_items > 0 and length > max_items then
-  redis.call('LTRIM', KEYS[1], -max_items, -1)
-  trimmed = length - max_items
-  length = max_items
-end
-local refreshed = 0
-if ttl > 0 and length > 0 then
-  refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-end
+local trimmed, refreshed
+length, trimmed, refreshed = trim_and_rearm(keep + added, max_items, ttl)
 remember()
 return {length, trimmed, refreshed, 0, evicted, 1}
 """,
