@@ -25,6 +25,7 @@ What differs from the cluster, and why:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import json
@@ -34,6 +35,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -103,11 +105,34 @@ class Container:
 
     def start(self, log: Path, **environment: str) -> subprocess.Popen[bytes]:
         """Starts it in a private mount namespace, writing stdout and stderr to ``log``."""
+        # What the image would hold (this checkout with its venv, the interpreter) may
+        # lie under a path the manifest mounts a volume on (a checkout under /tmp):
+        # bound aside first, then back over the volume, read-only, as an image's files.
+        hidden = [
+            path
+            for path in dict.fromkeys((kit.REPO, Path(sys.base_prefix).resolve()))
+            if any(path.is_relative_to(mount) for mount in self.tmpfs)
+        ]
+        aside = Path(tempfile.mkdtemp(prefix="oas-image-", dir="/var/tmp")) if hidden else None
+        if aside is not None:
+            atexit.register(shutil.rmtree, aside, True)
         steps = []
+        for index, path in enumerate(hidden):
+            steps += [
+                f"mkdir -p {aside}/{index}",
+                f"mount --bind {shlex.quote(str(path))} {aside}/{index}",
+            ]
         if self.read_only_root:
             steps += ["mount -o bind,remount,ro /", "mount -o bind,remount,ro /dev/shm"]
         for path, options in self.tmpfs.items():
             steps.append(f"mount -t tmpfs -o {options} tmpfs {shlex.quote(path)}")
+        for index, path in enumerate(hidden):
+            quoted = shlex.quote(str(path))
+            steps += [
+                f"mkdir -p {quoted}",
+                f"mount --bind {aside}/{index} {quoted}",
+                f"mount -o bind,remount,ro {quoted}",
+            ]
         probe = json.dumps([list(self.tmpfs), self.scratch_places()])
         user = str(self.user)
         as_user = ["setpriv", "--reuid", user, "--regid", user, "--clear-groups"]
