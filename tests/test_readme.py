@@ -183,6 +183,34 @@ def test_the_installed_package_holds_no_test_helpers(venv_for: Callable[[str], P
     assert done.stdout.strip() == "None"
 
 
+def test_doctor_runs_on_the_base_install_and_sessions_ls_names_the_cli_extra(
+    venv_for: Callable[[str], Path], valkey_server: ServerProcess
+) -> None:
+    bin_dir = venv_for(INSTALLS["Quickstart"])
+    cli = [str(bin_dir / "openai-agents-session")]
+    env = example_environment(bin_dir)
+
+    doctor = subprocess.run(
+        [*cli, "doctor", "--redis-url", valkey_server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    listing = subprocess.run(
+        [*cli, "sessions", "ls", "--redis-url", valkey_server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert listing.returncode == 2
+    assert "openai-agents-session[cli]" in listing.stderr
+    assert "Traceback" not in listing.stderr
+
+
 COMMANDS = [
     line[2:].split("  #")[0].split()
     for block in re.findall(r"```console\n(.*?)```", README_TEXT, flags=re.DOTALL)

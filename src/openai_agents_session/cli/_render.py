@@ -40,7 +40,7 @@ def console(*, stderr: bool = False) -> Console:
     except ImportError as exc:
         raise CliError(
             "this command draws its output with 'rich', which is not installed; "
-            "run: pip install 'openai-agents-session[demo]' (or use --json)"
+            "run: pip install 'openai-agents-session[cli]' (or use --json)"
         ) from exc
     return Console(stderr=stderr, highlight=False)
 
