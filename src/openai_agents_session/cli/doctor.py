@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import RedisCluster
 from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
-from ..errors import StorePermissionError
+from ..errors import StorePermissionError, is_permission_error
 from ._connection import cli_client
 from ._doctor_checks import Finding, eviction, persistence, replication, server
 from ._errors import operator_line, redact_url
@@ -69,7 +69,7 @@ async def _server_findings(client: Any) -> list[Finding]:
     try:
         infos = await _info_by_primary(client)
     except (NoPermissionError, ResponseError) as exc:
-        if not _refused(exc):
+        if not is_permission_error(exc):
             raise
         advice = "grant +info to the user doctor runs as (or run it as an admin) to check"
         return [
@@ -152,11 +152,6 @@ async def _round_trip(client: Any, key_prefix: str) -> Finding:
         f"add_items, get_items, pop_item, replace_items and clear_session under prefix "
         f"{key_prefix!r}: {elapsed:.1f} ms in all",
     )
-
-
-def _refused(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, NoPermissionError) or "noperm" in text or "permission" in text
 
 
 _MARK = {"ok": "ok", "warn": "warn", "problem": "PROBLEM", "unknown": "?"}

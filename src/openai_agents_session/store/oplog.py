@@ -54,10 +54,10 @@ __all__ = [
 
 # How long an id is remembered: far beyond redis-py's retries and a caller's own.
 WINDOW_MS = 120_000
-# Ids per session: 12,000 writes and pops in a row are each recognised. About 100
-# bytes each on the server (see the README's Reliability section), so ~1.2 MB for
-# the busiest session; at 100 operations a second sustained on one conversation
-# the count, not the time, starts to bound the log.
+# Ids per session: 12,000 writes and pops in a row are each recognised. About 77
+# bytes each on the server (benchmarks/RESULTS.md), so ~906 KiB for the busiest
+# session; at 100 operations a second sustained on one conversation the count, not
+# the time, starts to bound the log.
 MAX_IDS = 12_000
 # Popped items kept for replays, by count and bytes (whichever binds first): a pop's
 # copy comes within seconds, so these outlast any retry for pops up to a few a second.
@@ -207,24 +207,31 @@ class OperationIds:
         self._serial = 0
 
     @contextmanager
-    def call(self, call_fingerprint: bytes) -> Iterator[str]:
-        """The id for one call ("" when ids are off); kept if the call's outcome is unknown."""
+    def call(self, operation: str, parts: Sequence[bytes | str] = ()) -> Iterator[str]:
+        """The id for one call ("" when ids are off); kept if the call's outcome is unknown.
+
+        ``operation`` and its encoded arguments ``parts`` tell which calls are the same;
+        they are hashed only when an earlier call is unsettled or this one ends so,
+        never on the common path.
+        """
         if not self.enabled:
             yield ""
             return
-        operation_id = self._take(call_fingerprint)
+        operation_id = self._take(operation, parts)
         try:
             yield operation_id
         except _OUTCOME_UNKNOWN:
             self._serial += 1
-            self._unsettled[self._serial] = (call_fingerprint, operation_id, time.monotonic())
+            call = fingerprint(operation, parts)
+            self._unsettled[self._serial] = (call, operation_id, time.monotonic())
             while len(self._unsettled) > _UNSETTLED_KEPT:
                 self._unsettled.popitem(last=False)
             raise
 
-    def _take(self, call_fingerprint: bytes) -> str:
+    def _take(self, operation: str, parts: Sequence[bytes | str]) -> str:
         if not self._unsettled:
             return os.urandom(8).hex()
+        call_fingerprint = fingerprint(operation, parts)
         now = time.monotonic()
         for serial, (fingerprint_, operation_id, ended) in list(self._unsettled.items()):
             # Past the window the server has forgotten the id anyway.

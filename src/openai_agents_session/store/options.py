@@ -14,7 +14,18 @@ from .keys import session_key
 from .ttl import RearmClock, default_interval, rearm_times_of
 from .validate import MAX_TTL_SECONDS, check_optional_positive_int, check_seconds, check_text
 
-__all__ = ["StoreOptions"]
+__all__ = [
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_MAX_BATCH_BYTES",
+    "DEFAULT_MAX_ITEM_BYTES",
+    "DEFAULT_MIGRATION_WAIT",
+    "StoreOptions",
+]
+
+DEFAULT_KEY_PREFIX = "openai_agents_session"
+DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
+DEFAULT_MIGRATION_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -53,34 +64,34 @@ class StoreOptions:
     """
 
     session_id: str
-    key_prefix: str = "openai_agents_session"
+    key_prefix: str = DEFAULT_KEY_PREFIX
     ttl: int | None = None
     session_settings: SessionSettings | None = None
     max_items: int | None = None
     refresh_ttl_on_read: bool = True
     read_refresh_interval: float = 0.0
     idempotent_writes: bool = True
-    max_item_bytes: int | None = 4 * 1024 * 1024
-    max_batch_bytes: int | None = 32 * 1024 * 1024
+    max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES
+    max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES
     durability: Durability | None = None
-    migration_wait: float = 10.0
+    migration_wait: float = DEFAULT_MIGRATION_WAIT
 
     @classmethod
     def checked(
         cls,
         session_id: Any,
         *,
-        key_prefix: Any = "openai_agents_session",
+        key_prefix: Any = DEFAULT_KEY_PREFIX,
         ttl: Any = None,
         session_settings: Any = None,
         max_items: Any = None,
         refresh_ttl_on_read: Any = True,
         read_refresh_interval: Any = None,
         idempotent_writes: Any = True,
-        max_item_bytes: Any = 4 * 1024 * 1024,
-        max_batch_bytes: Any = 32 * 1024 * 1024,
+        max_item_bytes: Any = DEFAULT_MAX_ITEM_BYTES,
+        max_batch_bytes: Any = DEFAULT_MAX_BATCH_BYTES,
         durability: Any = None,
-        migration_wait: Any = 10.0,
+        migration_wait: Any = DEFAULT_MIGRATION_WAIT,
         client: Any = None,
     ) -> StoreOptions:
         """Every option checked; raises ``TypeError``/``ValueError`` naming the bad one."""

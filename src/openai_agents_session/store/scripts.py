@@ -85,11 +85,7 @@ ADD = Script(
 local ttl = tonumber(ARGV[6])
 local max_items = tonumber(ARGV[7])
 if seen() then
-  local length = redis.call('LLEN', KEYS[1])
-  local refreshed = 0
-  if ttl > 0 and length > 0 then
-    refreshed = redis.call('PEXPIRE', KEYS[1], ttl)
-  end
+  local length, _, refreshed = trim_and_rearm(redis.call('LLEN', KEYS[1]), 0, ttl)
   return {length, 0, refreshed, 1, 0}
 end
 local length, trimmed, refreshed = trim_and_rearm(push(8, #ARGV), max_items, ttl)

@@ -30,8 +30,14 @@ from .codec import CorruptItem, decode_item, decode_items, encode_items, stored_
 from .compaction import snapshot_of
 from .execution import check_waitaof, run_command, run_script
 from .keys import operation_log_key, popped_items_key
-from .oplog import OperationIds, fingerprint, log_arguments
-from .options import StoreOptions
+from .oplog import OperationIds, log_arguments
+from .options import (
+    DEFAULT_KEY_PREFIX,
+    DEFAULT_MAX_BATCH_BYTES,
+    DEFAULT_MAX_ITEM_BYTES,
+    DEFAULT_MIGRATION_WAIT,
+    StoreOptions,
+)
 from .scripts import ADD, CLEAR, GET, POP, REPLACE, Script
 from .validate import check_limit
 
@@ -85,17 +91,17 @@ class RedisSession(SessionABC):
         session_id: str,
         redis_client: RedisClient,
         *,
-        key_prefix: str = "openai_agents_session",
+        key_prefix: str = DEFAULT_KEY_PREFIX,
         ttl: int | None = None,
         session_settings: SessionSettings | dict[str, Any] | None = None,
         max_items: int | None = None,
         refresh_ttl_on_read: bool = True,
         read_refresh_interval: float | None = None,
         idempotent_writes: bool = True,
-        max_item_bytes: int | None = StoreOptions.max_item_bytes,
-        max_batch_bytes: int | None = StoreOptions.max_batch_bytes,
+        max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES,
+        max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES,
         durability: Durability | None = None,
-        migration_wait: float = StoreOptions.migration_wait,
+        migration_wait: float = DEFAULT_MIGRATION_WAIT,
         observer: StoreObserver | None = None,
     ) -> None:
         if redis_client is None:
@@ -257,7 +263,7 @@ class RedisSession(SessionABC):
         encoded = self._encode(items)
         if not encoded:
             return
-        with self._ids.call(fingerprint("add_items", encoded)) as operation_id:
+        with self._ids.call("add_items", encoded) as operation_id:
             written, trips = await self._execute(
                 ADD, operation_id, self.options.ttl_ms, self.max_items or 0, *encoded
             )
@@ -276,7 +282,7 @@ class RedisSession(SessionABC):
         corrupt = round_trips = evictions = 0
         refreshed = replayed = False
         while True:
-            with self._ids.call(fingerprint("pop_item")) as operation_id:
+            with self._ids.call("pop_item") as operation_id:
                 popped, trips = await self._execute(POP, operation_id, self.options.read_ttl_ms)
             round_trips += trips
             evictions += popped.log_evictions
@@ -349,8 +355,8 @@ class RedisSession(SessionABC):
     ) -> bool:
         encoded = self._encode(items)
         expected_args: list[Any] = [-1] if expected is None else [len(expected), *expected]
-        call = fingerprint("replace_items", [*map(str, expected_args[:1]), *encoded])
-        with self._ids.call(call) as operation_id:
+        call_parts: list[bytes | str] = [str(expected_args[0]), *encoded]
+        with self._ids.call("replace_items", call_parts) as operation_id:
             replaced, trips = await self._execute(
                 REPLACE,
                 operation_id,
