@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "ExpiryReason",
     "Operation",
     "StoreEvent",
     "StoreInfo",
@@ -45,6 +46,8 @@ __all__ = [
 
 # replace_items: the atomic history replacement the SDK's compaction session asks for.
 Operation = Literal["get_items", "add_items", "pop_item", "clear_session", "replace_items"]
+# Why a session ended before its idle TTL: only the max_age bound, for now.
+ExpiryReason = Literal["max_age"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,10 @@ class StoreEvent:
             still inside the log's window: the one way exactly-once weakens (see
             :mod:`openai_agents_session.store.oplog`).
         round_trips: round trips to the server this operation took.
+        expired: why the session's previous life ended, when this operation is the
+            first to find it gone: ``"max_age"`` when it outlived ``max_age`` (the
+            operation then starts a new session, or reads an empty one); ``None``
+            otherwise. Reported once per expiry.
     """
 
     operation: Operation
@@ -83,6 +90,7 @@ class StoreEvent:
     replayed: bool = False
     log_evictions: int = 0
     round_trips: int = 1
+    expired: ExpiryReason | None = None
 
     @property
     def duplicate_batch(self) -> bool:
