@@ -116,6 +116,7 @@ def _summed(operation: Operation, own: Sequence[StoreEvent]) -> StoreEvent:
         replayed=any(e.replayed for e in own),
         log_evictions=sum(e.log_evictions for e in own),
         round_trips=sum(e.round_trips for e in own),
+        expired=next((e.expired for e in own if e.expired is not None), None),
     )
 
 

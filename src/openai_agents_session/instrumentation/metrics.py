@@ -20,14 +20,15 @@ from typing import Any, get_args
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
-from ..events import Operation
+from ..events import ExpiryReason, Operation
 from .facts import ERROR_TYPES, OperationFacts
 from .telemetry_errors import telemetry_errors_of, watch_span_export_errors
 
-__all__ = ["METRIC_PREFIX", "OPERATIONS", "SessionMetrics", "metrics_for"]
+__all__ = ["EXPIRY_REASONS", "METRIC_PREFIX", "OPERATIONS", "SessionMetrics", "metrics_for"]
 
 METRIC_PREFIX = "openai_agents_session"
 OPERATIONS: tuple[Operation, ...] = get_args(Operation)
+EXPIRY_REASONS: tuple[ExpiryReason, ...] = get_args(ExpiryReason)
 DURATION_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -55,6 +56,7 @@ class _OperationSeries:
         self.trimmed = metrics.trimmed.labels(*extra) if extra else metrics.trimmed
         self.duplicates = metrics.duplicates.labels(*extra) if extra else metrics.duplicates
         self.sizes = metrics.sizes.labels(*extra) if extra else metrics.sizes
+        self.expired = {reason: metrics.expired.labels(reason, *extra) for reason in EXPIRY_REASONS}
 
 
 class SessionMetrics:
@@ -101,6 +103,11 @@ class SessionMetrics:
         self.length = histogram(
             "session_items", "Session length (items) seen after each operation.", op, LENGTH_BUCKETS
         )
+        self.expired = counter(
+            "sessions_expired",
+            "Sessions found ended by a bound before their idle TTL, by reason.",
+            ("reason", *extra),
+        )
         self.telemetry_errors = telemetry_errors_of(registry)
         self._series: dict[tuple[str, tuple[str, ...]], _OperationSeries] = {}
         self._lock = threading.Lock()
@@ -144,6 +151,8 @@ class SessionMetrics:
             series.duplicates.inc()
         if store.log_evictions:
             series.log_evictions.inc(store.log_evictions)
+        if store.expired is not None:
+            series.expired[store.expired].inc()
         for size in store.item_sizes:
             series.sizes.observe(size)
 

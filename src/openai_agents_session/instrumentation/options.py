@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -35,9 +36,17 @@ class InstrumentationOptions:
     capture_content: bool | None = None
     labels: Mapping[str, str] | None = None
     labels_from_context: Callable[[Any], Mapping[str, str]] | None = None
+    otel_metrics: bool = False
+    meter_provider: MeterProvider | None = None
+    prometheus: bool = True
     # Resolved from the options above and the environment.
     hash_key: bytes = field(init=False, default=b"")
     content: bool = field(init=False, default=False)
+
+    @property
+    def otel(self) -> bool:
+        """Whether metrics also go through the OpenTelemetry metrics API."""
+        return self.otel_metrics or self.meter_provider is not None
 
     def __post_init__(self) -> None:
         check_session_id_mode(self.session_id_mode)
@@ -60,6 +69,11 @@ class InstrumentationOptions:
                 )
             if not isinstance(value, str):
                 raise TypeError(f"label {name!r} needs a str default value, got {value!r:.40}")
+        if not self.prometheus and self.registry is not None:
+            raise ValueError(
+                "registry is where Prometheus metrics go, and prometheus=False turns them "
+                "off: pass one or the other"
+            )
         if self.labels_from_context is not None and not self.labels:
             raise ValueError(
                 "labels_from_context needs `labels` declaring the label names and their "

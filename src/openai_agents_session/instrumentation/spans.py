@@ -22,10 +22,11 @@ from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
 from ..events import StoreInfo
 from .facts import OperationFacts
+from .metric_names import DB_NAMESPACE, DB_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT
 from .parenting import record_unparented, storage_span_parent
 from .privacy import qualified_name
 
-__all__ = ["ATTR", "SpanFactory"]
+__all__ = ["ATTR", "SpanFactory", "store_attributes"]
 
 _SCOPE = "openai_agents_session"
 ATTR = "openai_agents_session."
@@ -57,16 +58,7 @@ class SpanFactory:
         # never replaced, so once there it stays; until then every call looks again.
         self._sdk_installed = tracer_provider is not None
         self._conversation_id = conversation_id
-        static: dict[str, Any] = {}
-        if store is not None:
-            static["db.system.name"] = store.system
-            for name, value in (
-                ("db.namespace", store.namespace),
-                ("server.address", store.server_address),
-                ("server.port", store.server_port),
-            ):
-                if value is not None:
-                    static[name] = value
+        static = store_attributes(store)
         if conversation_id is not None:
             static["gen_ai.conversation.id"] = conversation_id
         self._names = {operation: f"{operation} {session_name}" for operation in GEN_AI_OPERATION}
@@ -130,6 +122,21 @@ class SpanFactory:
                 },
             )
             span.set_status(Status(StatusCode.ERROR, type(facts.error).__name__))
+
+
+def store_attributes(store: StoreInfo | None) -> dict[str, Any]:
+    """What the store is and where it connects, as the database conventions name it."""
+    if store is None:
+        return {}
+    found: dict[str, Any] = {DB_SYSTEM_NAME: store.system}
+    for name, value in (
+        (DB_NAMESPACE, store.namespace),
+        (SERVER_ADDRESS, store.server_address),
+        (SERVER_PORT, store.server_port),
+    ):
+        if value is not None:
+            found[name] = value
+    return found
 
 
 def _fact_attributes(facts: OperationFacts) -> dict[str, Any]:

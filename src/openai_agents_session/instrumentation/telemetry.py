@@ -2,17 +2,18 @@
 
 :meth:`SessionTelemetry.run`, in order: start the span (made current), await the
 inner session's call while collecting the events its store reports, gather the
-operation's facts, set the span's attributes, record the metrics, write the log
-event, end the span. Each signal is guarded on its own: telemetry never changes a
-result or an exception, and a failing signal is counted in
-``openai_agents_session_telemetry_errors_total{signal}``.
+operation's facts, set the span's attributes, hand the facts to each metrics
+recorder (prometheus_client, OpenTelemetry, or both), write the log event, end the
+span. Each signal, and each recorder, is guarded on its own: telemetry never changes
+a result or an exception, and a failing signal is counted in
+``openai_agents_session_telemetry_errors_total{signal}`` (and its OTel counterpart).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -21,14 +22,26 @@ from opentelemetry.trace import INVALID_SPAN, Span
 from ..events import Operation, StoreEvent, StoreInfo, store_event_collector
 from .facts import OperationFacts, classify_error, gather
 from .logs import OperationLogger
-from .metrics import OPERATIONS, SessionMetrics, metrics_for
+from .metrics import OPERATIONS, metrics_for
 from .options import InstrumentationOptions
+from .otel_metrics import OtelSessionMetrics, instruments_for
 from .privacy import conversation_id, describe_error, recordable_limit
 from .spans import SpanFactory
 
 __all__ = ["SessionTelemetry", "store_info_of"]
 
 T = TypeVar("T")
+
+
+class MetricsRecorder(Protocol):
+    """Records an operation's facts into one metrics system."""
+
+    def series(self, operation: str, extra: tuple[str, ...]) -> Any:
+        """What ``record`` needs for ``operation`` and these extra label values, kept."""
+
+    def record(self, facts: OperationFacts, series: Any, trace_id: str | None) -> None: ...
+
+    def telemetry_error(self, signal: str) -> None: ...
 
 
 class _InstrumentedCall(list[StoreEvent]):
@@ -50,23 +63,32 @@ class SessionTelemetry:
         # The raw id is kept only to keep it out of error text.
         self._private_id = None if mode == "raw" else session_id
         self._session_label = self._conversation_id or "<session>"
-        self.metrics: SessionMetrics = metrics_for(options.registry, options.labels)
+        store = store_info_of(session)
+        recorders: list[MetricsRecorder] = []
+        if options.prometheus:
+            recorders.append(metrics_for(options.registry, options.labels))
+        if options.otel:
+            instruments = instruments_for(options.meter_provider)
+            recorders.append(OtelSessionMetrics(instruments, store, options.labels))
         self.spans = SpanFactory(
-            options.tracer_provider,
-            type(session).__name__,
-            store_info_of(session),
-            self._conversation_id,
+            options.tracer_provider, type(session).__name__, store, self._conversation_id
         )
         self.logs = OperationLogger(options.logger, slow_threshold=options.slow_threshold_seconds)
         labels = options.labels or {}
         self._label_names = tuple(sorted(labels))
         self._default_labels = tuple(labels[name] for name in self._label_names)
         self._labels_from_context = options.labels_from_context
-        # The series of the default label values, resolved once.
-        self._series = {
-            operation: self.metrics.series(operation, self._default_labels)
-            for operation in OPERATIONS
-        }
+        # Each recorder with its series of the default label values, resolved once.
+        self.recorders = tuple(
+            (
+                recorder,
+                {
+                    operation: recorder.series(operation, self._default_labels)
+                    for operation in OPERATIONS
+                },
+            )
+            for recorder in recorders
+        )
         self._slow_threshold = options.slow_threshold_seconds
         self._capture_content = options.content
 
@@ -152,15 +174,20 @@ class SessionTelemetry:
                     trace_id = format(span_context.trace_id, "032x")
             except Exception:
                 self.telemetry_error("traces")
-        try:
-            operation = facts.store.operation
-            if wrapper is None or self._labels_from_context is None:
-                series = self._series[operation]
-            else:
-                series = self.metrics.series(operation, self._labels(wrapper))
-            self.metrics.record(facts, series, trace_id)
-        except Exception:
-            self.telemetry_error("metrics")
+        operation = facts.store.operation
+        labels = None
+        if wrapper is not None and self._labels_from_context is not None:
+            labels = self._labels(wrapper)
+        for recorder, default_series in self.recorders:
+            try:
+                series = (
+                    default_series[operation]
+                    if labels is None
+                    else recorder.series(operation, labels)
+                )
+                recorder.record(facts, series, trace_id)
+            except Exception:
+                self.telemetry_error("metrics")
         try:
             self.logs.emit(facts, self._conversation_id, span_context)
         except Exception:
@@ -188,10 +215,11 @@ class SessionTelemetry:
         return tuple(values[name] for name in self._label_names)
 
     def telemetry_error(self, signal: str) -> None:
-        try:
-            self.metrics.telemetry_error(signal)
-        except Exception:  # the last line of defence: nothing may escape
-            return
+        for recorder, _ in self.recorders:
+            try:
+                recorder.telemetry_error(signal)
+            except Exception:  # the last line of defence: nothing may escape
+                continue
 
 
 def store_info_of(session: Any) -> StoreInfo | None:

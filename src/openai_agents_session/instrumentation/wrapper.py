@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -32,6 +33,9 @@ def instrument(
     capture_content: bool | None = None,
     labels: Mapping[str, str] | None = None,
     labels_from_context: Callable[[Any], Mapping[str, str]] | None = None,
+    otel_metrics: bool = False,
+    meter_provider: MeterProvider | None = None,
+    prometheus: bool = True,
 ) -> S:
     """Wrap any Agents SDK session so every operation emits spans, metrics and logs.
 
@@ -58,6 +62,13 @@ def instrument(
         labels_from_context: ``f(run_context_wrapper) -> {label: value}`` to set
             those labels per call from the run context (e.g. the tenant); only the
             names declared in ``labels`` are used.
+        otel_metrics: also send the metrics through the OpenTelemetry metrics API
+            (``db.client.operation.duration`` and ``openai_agents_session.*``), to the
+            global meter provider (also when it is installed after this call).
+        meter_provider: the OTel meter provider for those metrics; passing one turns
+            them on.
+        prometheus: the prometheus_client metrics (default on); ``False`` for a
+            service that only exports OTLP.
 
     Returns:
         An ``InstrumentedSession`` (typed as the session you passed). Instrumenting an
@@ -80,6 +91,9 @@ def instrument(
         capture_content=capture_content,
         labels=labels,
         labels_from_context=labels_from_context,
+        otel_metrics=otel_metrics,
+        meter_provider=meter_provider,
+        prometheus=prometheus,
     )
     kind = session_class_for(session)
     return kind(session, SessionTelemetry(session, options))  # type: ignore[return-value]
