@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from opentelemetry import metrics
@@ -119,8 +120,9 @@ class OtelInstruments:
         self.expired = _counter(meter, prefix + "sessions.expired")
         self.telemetry_errors = _counter(meter, prefix + "telemetry.errors")
         self._signals = {signal: {SIGNAL: signal} for signal in SIGNALS}
-        for attributes in self._signals.values():
-            self.telemetry_errors.add(0, attributes)
+        with suppress(Exception):  # zeros are a convenience; a broken SDK shows on use
+            for attributes in self._signals.values():
+                self.telemetry_errors.add(0, attributes)
         self._series: dict[tuple[Any, ...], _OtelSeries] = {}
         self._lock = threading.Lock()
 
@@ -132,7 +134,8 @@ class OtelInstruments:
                 found = self._series.get(key)
                 if found is None:
                     found = _OtelSeries(store, operation, extra)
-                    self._at_zero(found)
+                    with suppress(Exception):
+                        self._at_zero(found)
                     self._series[key] = found
         return found
 
