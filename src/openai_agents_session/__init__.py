@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         enable_agents_tracing,
         use_agent_span_context,
     )
+    from .store.owners import OwnerIndex
     from .store.session import RedisSession
 
 # Each public name and the module that defines it. Imported on first use: the
@@ -38,6 +39,7 @@ _EXPORTS = {
     "DurabilityError": ".errors",
     "InstrumentedSession": ".instrumentation",
     "ItemTooLargeError": ".errors",
+    "OwnerIndex": ".store.owners",
     "RedisSession": ".store.session",
     "SessionKeyTypeError": ".errors",
     "StoreEvent": ".events",
@@ -58,6 +60,7 @@ __all__ = [
     "DurabilityError",
     "InstrumentedSession",
     "ItemTooLargeError",
+    "OwnerIndex",
     "RedisSession",
     "SessionKeyTypeError",
     "StoreEvent",

@@ -34,7 +34,7 @@ from ..errors import StorePermissionError, is_permission_error
 from .durability import Durability
 from .scripts import Script
 
-__all__ = ["check_waitaof", "run_command", "run_script"]
+__all__ = ["DEFAULT_MIGRATION_WAIT", "check_waitaof", "run_command", "run_script"]
 
 # Errors a cluster raises while a slot moves or a primary changes, none of which
 # mean the operation is wrong; "TTL exhausted" after TRYAGAIN is a ClusterError.
@@ -45,6 +45,8 @@ _CLUSTER_TRANSIENT = (
     ConnectionError,
     TimeoutError,
 )
+# Seconds an operation keeps retrying while its cluster slot migrates.
+DEFAULT_MIGRATION_WAIT = 10.0
 _FIRST_PAUSE = 0.02
 _LONGEST_PAUSE = 0.25
 

@@ -9,11 +9,11 @@ Three rules hold for every key a session uses, for any session id:
 
 The list key keeps the seed's layout, ``{key_prefix}:{session_id}``, so existing
 data reads with no migration. A companion key (the operation log, ``ops``; the
-items kept for replayed pops, ``popped``) is the list key followed by the byte
-``0xFF`` and its name. ``0xFF`` never occurs in UTF-8 text, and prefixes and
-session ids are text, so no list key contains it and the list key of a companion
-is the part before its first ``0xFF``: companions of two sessions differ, and no
-companion is a list.
+items kept for replayed pops, ``popped``; the session's age and erase marks,
+``life``) is the list key followed by the byte ``0xFF`` and its name. ``0xFF``
+never occurs in UTF-8 text, and prefixes and session ids are text, so no list key
+contains it and the list key of a companion is the part before its first ``0xFF``:
+companions of two sessions differ, and no companion is a list.
 
 Redis Cluster hashes only the *hash tag* of a key when it has one: the text between
 the first ``{`` and the first ``}`` after it, if that text is not empty. When the
@@ -30,7 +30,11 @@ from functools import lru_cache
 
 __all__ = [
     "COMPANIONS",
+    "DEFAULT_KEY_PREFIX",
+    "LIFE",
     "companion_key",
+    "life_key",
+    "owner_index_key",
     "OPERATION_LOG",
     "POPPED_ITEMS",
     "hash_slot",
@@ -39,12 +43,14 @@ __all__ = [
     "session_key",
 ]
 
+DEFAULT_KEY_PREFIX = "openai_agents_session"
 _SLOTS = 16384
 # Never part of UTF-8 text: separates a log key from the list key it belongs to.
 _SEPARATOR = b"\xff"
 OPERATION_LOG = "ops"
 POPPED_ITEMS = "popped"
-COMPANIONS = (OPERATION_LOG, POPPED_ITEMS)
+LIFE = "life"
+COMPANIONS = (OPERATION_LOG, POPPED_ITEMS, LIFE)
 
 
 def session_key(key_prefix: str, session_id: str) -> str:
@@ -103,6 +109,21 @@ def operation_log_key(list_key: str) -> bytes:
 def popped_items_key(list_key: str) -> bytes:
     """The key of the items the session keeps for replayed pops (a hash)."""
     return companion_key(list_key, POPPED_ITEMS)
+
+
+def life_key(list_key: str) -> bytes:
+    """The key of the session's life: its age and owner marks (a hash, see .lifecycle)."""
+    return companion_key(list_key, LIFE)
+
+
+def owner_index_key(key_prefix: str, owner: str) -> bytes:
+    """The key of one owner's index of sessions (a sorted set).
+
+    ``{key_prefix}:`` then ``0xFF``: under the ACL pattern, and never a session's list
+    (whose id is text) nor a companion (whose list key is ``{key_prefix}:{id}``, with
+    at least one character of text before any ``0xFF``).
+    """
+    return f"{key_prefix}:".encode() + _SEPARATOR + b"owner:" + owner.encode("utf-8")
 
 
 @lru_cache(maxsize=8192)

@@ -72,16 +72,16 @@ def log_arguments(operation_id: str) -> tuple[str, int, int, int, int]:
 
 # ARGV[1] = operation id ("" = none: no log, KEYS[2] not declared), ARGV[2] = window
 # ms, ARGV[3] = most ids kept. `evicted` counts entries dropped inside the window.
+# Runs after the life prelude (.lifecycle), which defines now_ms, server_ms() and
+# arm_popped(): the popped items, being content, never outlive the session's max_age.
 LOG_PRELUDE = """
 local op_id = ARGV[1]
 local logged = op_id ~= ''
 local window = tonumber(ARGV[2])
 local max_ids = tonumber(ARGV[3])
-local now_ms = 0
 local evicted = 0
-if logged then
-  local now = redis.call('TIME')
-  now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if logged and now_ms == 0 then
+  now_ms = server_ms()
 end
 local function seen()
   return logged and redis.call('ZSCORE', KEYS[2], op_id)
@@ -92,7 +92,7 @@ end
 -- touch of KEYS[3] and before any other write; created by remember() if missing.
 local popped_exists = false
 if logged then
-  popped_exists = redis.call('PEXPIRE', KEYS[3], window) == 1
+  popped_exists = arm_popped(window) == 1
 end
 local function remember()
   if not logged then
@@ -100,7 +100,7 @@ local function remember()
   end
   if not popped_exists then
     redis.call('HSET', KEYS[3], '#head', 0, '#next', 0, '#bytes', 0)
-    redis.call('PEXPIRE', KEYS[3], window)
+    arm_popped(window)
     popped_exists = true
   end
   redis.call('ZADD', KEYS[2], now_ms, op_id)
@@ -163,7 +163,7 @@ end
 """
 
 LOG_COMMANDS = (
-    *("evalsha", "eval", "time", "pexpire"),
+    *("evalsha", "eval", "time", "pexpire", "pexpireat"),
     *("zscore", "zadd", "zremrangebyscore", "zcard", "zpopmin"),
     *("hset",),
 )

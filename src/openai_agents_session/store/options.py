@@ -10,7 +10,8 @@ from redis.asyncio import RedisCluster
 
 from .._clients import InjectedClient, OwnedClients
 from .durability import Durability
-from .keys import session_key
+from .execution import DEFAULT_MIGRATION_WAIT
+from .keys import DEFAULT_KEY_PREFIX, session_key
 from .ttl import RearmClock, default_interval, rearm_times_of
 from .validate import MAX_TTL_SECONDS, check_optional_positive_int, check_seconds, check_text
 
@@ -22,10 +23,8 @@ __all__ = [
     "StoreOptions",
 ]
 
-DEFAULT_KEY_PREFIX = "openai_agents_session"
 DEFAULT_MAX_ITEM_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
-DEFAULT_MIGRATION_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,13 @@ class StoreOptions:
             round trip as each write (not on ``RedisCluster`` clients).
         migration_wait: on a Redis Cluster, seconds an operation keeps retrying
             while its slot migrates or a primary fails over (default 10).
+        max_age: seconds after its first write at which the session is deleted,
+            however active it is (the idle ``ttl`` still applies before that). A write
+            after that starts a new session. See :mod:`.lifecycle`.
+        owner: the user (or tenant) the session belongs to: a write that creates
+            the session records it in the owner's index, which
+            :class:`~openai_agents_session.store.owners.OwnerIndex` lists, exports
+            and erases. Never sent to telemetry.
     """
 
     session_id: str
@@ -75,6 +81,8 @@ class StoreOptions:
     max_batch_bytes: int | None = DEFAULT_MAX_BATCH_BYTES
     durability: Durability | None = None
     migration_wait: float = DEFAULT_MIGRATION_WAIT
+    max_age: int | None = None
+    owner: str | None = None
 
     @classmethod
     def checked(
@@ -92,6 +100,8 @@ class StoreOptions:
         max_batch_bytes: Any = DEFAULT_MAX_BATCH_BYTES,
         durability: Any = None,
         migration_wait: Any = DEFAULT_MIGRATION_WAIT,
+        max_age: Any = None,
+        owner: Any = None,
         client: Any = None,
     ) -> StoreOptions:
         """Every option checked; raises ``TypeError``/``ValueError`` naming the bad one."""
@@ -125,11 +135,23 @@ class StoreOptions:
             max_batch_bytes=check_optional_positive_int("max_batch_bytes", max_batch_bytes),
             durability=durability,
             migration_wait=check_seconds("migration_wait", migration_wait),
+            max_age=check_optional_positive_int("max_age", max_age, maximum=MAX_TTL_SECONDS),
+            owner=None if owner is None else check_text("owner", owner),
         )
 
     @property
     def key(self) -> str:
         return session_key(self.key_prefix, self.session_id)
+
+    @property
+    def max_age_ms(self) -> int:
+        """The session's age bound in ms (0: none)."""
+        return 0 if self.max_age is None else self.max_age * 1000
+
+    @property
+    def lifecycle(self) -> bool:
+        """Whether the scripts read and keep the session's life hash."""
+        return self.max_age is not None or self.owner is not None
 
     @property
     def ttl_ms(self) -> int:

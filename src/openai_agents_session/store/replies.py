@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# What a write script answers, alone, when it refused to create an unregistered session.
+UNREGISTERED = -1
+
 __all__ = ["PopReply", "ReadReply", "ReplaceReply", "WriteReply", "pop", "read", "replace", "write"]
 
 
@@ -17,6 +20,13 @@ class WriteReply:
     replayed: bool
     # Operation-log entries dropped while still inside the window.
     log_evictions: int
+    # This write found the session aged out (max_age) and started a new one.
+    expired: bool = False
+    # Refused, nothing written: the session must be registered with its owner first.
+    unregistered: bool = False
+
+
+_UNREGISTERED_WRITE = WriteReply(0, 0, False, False, 0, unregistered=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +34,7 @@ class ReadReply:
     length: int
     ttl_refreshed: bool
     items: list[Any]
+    expired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,7 @@ class PopReply:
     log_evictions: int
     # The stored element removed (or, for a replay, the one the original removed).
     item: bytes | str | None
+    expired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,25 +57,49 @@ class ReplaceReply:
     log_evictions: int
     # False: the expected items had changed, nothing was written.
     replaced: bool
+    expired: bool = False
+    unregistered: bool = False
+
+
+_UNREGISTERED_REPLACE = ReplaceReply(0, 0, False, False, 0, False, unregistered=True)
+
+
+def _unregistered(reply: Any) -> bool:
+    return len(reply) == 1 and int(reply[0]) == UNREGISTERED
 
 
 def write(reply: Any) -> WriteReply:
-    length, trimmed, refreshed, replayed, evicted = reply
-    return WriteReply(int(length), int(trimmed), bool(refreshed), bool(replayed), int(evicted))
+    if _unregistered(reply):
+        return _UNREGISTERED_WRITE
+    length, trimmed, refreshed, replayed, evicted, expired = reply
+    return WriteReply(
+        int(length), int(trimmed), bool(refreshed), bool(replayed), int(evicted), bool(expired)
+    )
 
 
 def read(reply: Any) -> ReadReply:
-    return ReadReply(int(reply[0]), bool(reply[1]), list(reply[2]))
+    expired = len(reply) > 3 and bool(reply[3])
+    return ReadReply(int(reply[0]), bool(reply[1]), list(reply[2]), expired)
 
 
 def pop(reply: Any) -> PopReply:
-    # No fifth element when nothing was popped; None when a replay finds no kept item.
-    item = reply[4] if len(reply) > 4 else None
-    return PopReply(int(reply[0]), bool(reply[1]), bool(reply[2]), int(reply[3]), item)
+    # No sixth element when nothing was popped; None when a replay finds no kept item.
+    item = reply[5] if len(reply) > 5 else None
+    return PopReply(
+        int(reply[0]), bool(reply[1]), bool(reply[2]), int(reply[3]), item, bool(reply[4])
+    )
 
 
 def replace(reply: Any) -> ReplaceReply:
-    length, trimmed, refreshed, replayed, evicted, replaced = reply
+    if _unregistered(reply):
+        return _UNREGISTERED_REPLACE
+    length, trimmed, refreshed, replayed, evicted, replaced, expired = reply
     return ReplaceReply(
-        int(length), int(trimmed), bool(refreshed), bool(replayed), int(evicted), bool(replaced)
+        int(length),
+        int(trimmed),
+        bool(refreshed),
+        bool(replayed),
+        int(evicted),
+        bool(replaced),
+        bool(expired),
     )

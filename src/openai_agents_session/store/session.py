@@ -29,7 +29,7 @@ from . import replies
 from .codec import CorruptItem, decode_item, decode_items, encode_items, stored_size
 from .compaction import snapshot_of
 from .execution import check_waitaof, run_command, run_script
-from .keys import operation_log_key, popped_items_key
+from .keys import life_key, operation_log_key, popped_items_key
 from .oplog import OperationIds, log_arguments
 from .options import (
     DEFAULT_KEY_PREFIX,
@@ -38,6 +38,7 @@ from .options import (
     DEFAULT_MIGRATION_WAIT,
     StoreOptions,
 )
+from .owners import register
 from .scripts import ADD, CLEAR, GET, POP, REPLACE, Script
 from .validate import check_limit
 
@@ -52,6 +53,10 @@ if TYPE_CHECKING:
 __all__ = ["RedisSession"]
 
 Reply = TypeVar("Reply")
+WriteReplyT = TypeVar("WriteReplyT", replies.WriteReply, replies.ReplaceReply)
+# A write refused for want of a registration registers and tries again; only clocks
+# far apart make a fresh registration look old, so a few attempts settle it.
+_REGISTRATION_ATTEMPTS = 3
 # LRANGE takes signed 64-bit indexes; a larger limit means "everything" anyway.
 _LARGEST_WINDOW = 2**62
 
@@ -72,7 +77,8 @@ class RedisSession(SessionABC):
     :class:`~openai_agents_session.store.options.StoreOptions` (``max_items``,
     ``refresh_ttl_on_read``, ``read_refresh_interval``, ``idempotent_writes``,
     ``max_item_bytes``, ``max_batch_bytes``, ``durability``, ``migration_wait``,
-    ``session_settings``, ``observer``).
+    ``session_settings``, ``observer``, and the data lifecycle's ``max_age`` and
+    ``owner``).
 
     Example::
 
@@ -103,6 +109,8 @@ class RedisSession(SessionABC):
         durability: Durability | None = None,
         migration_wait: float = DEFAULT_MIGRATION_WAIT,
         observer: StoreObserver | None = None,
+        max_age: int | None = None,
+        owner: str | None = None,
     ) -> None:
         if redis_client is None:
             raise TypeError("redis_client is required; use RedisSession.from_url(...) to build one")
@@ -120,6 +128,8 @@ class RedisSession(SessionABC):
                 max_batch_bytes=max_batch_bytes,
                 durability=durability,
                 migration_wait=migration_wait,
+                max_age=max_age,
+                owner=owner,
                 client=redis_client,
             ),
             InjectedClient(redis_client),
@@ -165,6 +175,12 @@ class RedisSession(SessionABC):
         self.migration_wait = options.migration_wait
         self.operation_log_key = operation_log_key(self.key)
         self.popped_items_key = popped_items_key(self.key)
+        self.life_key = life_key(self.key)
+        self.max_age = options.max_age
+        self.owner = options.owner
+        # The score of this object's latest registration with the owner's index
+        # (0: none yet); a write that creates the session needs a recent one.
+        self._registration = 0
         self._clients = clients
         self._observer = observer
         self._rearm = options.rearm_clock(clients)
@@ -212,15 +228,18 @@ class RedisSession(SessionABC):
             return []
         window = None if limit is None or limit >= _LARGEST_WINDOW else limit
         rearm = self.options.read_ttl_ms > 0 and self._rearm.due()
-        refreshed = False
+        refreshed = expired = False
         round_trips = 0
         length: int | None
         while True:
             start = 0 if window is None else -window
             if rearm:
                 sent_at = self._rearm.now()
-                read, trips = await self._execute(GET, "", self.options.read_ttl_ms, start, -1)
+                read, trips = await self._execute(
+                    GET, "", self.options.read_ttl_ms, start, -1, self.options.max_age_ms
+                )
                 raw_items, length, refreshed = read.items, read.length, read.ttl_refreshed
+                expired = expired or read.expired
                 if refreshed:
                     self._rearm.armed(sent_at)
                     rearm = False
@@ -242,6 +261,7 @@ class RedisSession(SessionABC):
                     ttl_refreshed=refreshed,
                     corrupt_skipped=corrupt,
                     round_trips=round_trips,
+                    expired="max_age" if expired else None,
                 )
                 report(event, self._observer)
                 return items
@@ -264,7 +284,7 @@ class RedisSession(SessionABC):
         if not encoded:
             return
         with self._ids.call("add_items", encoded) as operation_id:
-            written, trips = await self._execute(
+            written, trips = await self._write(
                 ADD, operation_id, self.options.ttl_ms, self.max_items or 0, *encoded
             )
         report(_write_event("add_items", written, encoded, trips), self._observer)
@@ -280,7 +300,7 @@ class RedisSession(SessionABC):
         or the head is reached, as the SDK's own sessions do.
         """
         corrupt = round_trips = evictions = 0
-        refreshed = replayed = False
+        refreshed = replayed = expired = False
         while True:
             with self._ids.call("pop_item") as operation_id:
                 popped, trips = await self._execute(POP, operation_id, self.options.read_ttl_ms)
@@ -288,6 +308,7 @@ class RedisSession(SessionABC):
             evictions += popped.log_evictions
             refreshed = refreshed or popped.ttl_refreshed
             replayed = replayed or popped.replayed
+            expired = expired or popped.expired
             item: TResponseInputItem | None = None
             if popped.item is not None:
                 try:
@@ -305,6 +326,7 @@ class RedisSession(SessionABC):
                 replayed=replayed,
                 log_evictions=evictions,
                 round_trips=round_trips,
+                expired="max_age" if expired else None,
             )
             report(event, self._observer)
             return item
@@ -341,7 +363,7 @@ class RedisSession(SessionABC):
         if type(self) is not RedisSession or prune_prefix is not None or limit <= 0:
             return None
         # Never re-arms the TTL here: the replacement that may follow does.
-        read, _ = await self._execute(GET, "", 0, -limit, -1)
+        read, _ = await self._execute(GET, "", 0, -limit, -1, self.options.max_age_ms)
         return snapshot_of(read, limit, self._replace)
 
     async def _atomic_replace_items(self, items: list[TResponseInputItem]) -> bool:
@@ -357,7 +379,7 @@ class RedisSession(SessionABC):
         expected_args: list[Any] = [-1] if expected is None else [len(expected), *expected]
         call_parts: list[bytes | str] = [str(expected_args[0]), *encoded]
         with self._ids.call("replace_items", call_parts) as operation_id:
-            replaced, trips = await self._execute(
+            replaced, trips = await self._write(
                 REPLACE,
                 operation_id,
                 self.options.ttl_ms,
@@ -378,16 +400,49 @@ class RedisSession(SessionABC):
             max_batch_bytes=self.options.max_batch_bytes,
         )
 
+    async def _write(
+        self, script: Script[WriteReplyT], operation_id: str, *args: Any
+    ) -> tuple[WriteReplyT, int]:
+        """Run a write script; registers the session with its owner first when the
+        script says the write would create it unregistered (then sends it again)."""
+        reply, trips = await self._execute(script, operation_id, *args)
+        attempts = 1
+        while reply.unregistered:
+            if attempts >= _REGISTRATION_ATTEMPTS:
+                raise RuntimeError(
+                    f"the server refused {_REGISTRATION_ATTEMPTS} registrations of a new "
+                    "session with its owner's index in a row; the clocks of the nodes "
+                    "holding the session and the index may differ by more than a minute"
+                )
+            assert self.owner is not None  # only sessions with an owner are refused
+            self._registration = await register(
+                self._client(),
+                self.key_prefix,
+                self.owner,
+                self.session_id,
+                max_age_ms=self.options.max_age_ms,
+                migration_wait=self.options.migration_wait,
+            )
+            more, extra = await self._execute(script, operation_id, *args)
+            reply, trips, attempts = more, trips + extra + 1, attempts + 1
+        return reply, trips
+
     async def _execute(
         self, script: Script[Reply], operation_id: str, *args: Any
     ) -> tuple[Reply, int]:
         """Run ``script`` on this session's keys; returns (parsed reply, round trips)."""
         client = self._client()
         keys: tuple[str | bytes, ...] = (self.key,)
+        options = self.options
         if script.logs_operation:
-            args = (*log_arguments(operation_id), *args)
+            registration = "" if options.owner is None else str(self._registration)
+            args = (*log_arguments(operation_id), options.max_age_ms, registration, *args)
             if operation_id:
                 keys = (self.key, self.operation_log_key, self.popped_items_key)
+            if options.lifecycle:
+                keys = (*keys, self.life_key)
+        elif script is GET and options.max_age is not None:
+            keys = (self.key, self.life_key)
         durability = self.durability if script.logs_operation else None
         if durability is not None and durability.aof:
             await check_waitaof(client)
@@ -446,6 +501,7 @@ class RedisSession(SessionABC):
             (self.key, "list"),
             (self.operation_log_key, "zset"),
             (self.popped_items_key, "hash"),
+            (self.life_key, "hash"),
         )
         for key, wanted in expected:
             actual = await _key_type(client, key)
@@ -488,6 +544,7 @@ def _write_event(
         log_evictions=reply.log_evictions,
         item_sizes=sizes,
         round_trips=round_trips,
+        expired="max_age" if reply.expired else None,
     )
 
 
