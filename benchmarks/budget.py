@@ -37,7 +37,17 @@ from sessions import CannedSession
 from telemetry import Telemetry, metrics_and_logs, sampled_spans
 from timing import Lane, interleave, paired_difference, paired_ratio, summary
 
-__all__ = ["BUDGET_CONTENDERS", "measure_budget"]
+__all__ = [
+    "BUDGET_CONTENDERS",
+    "PROMETHEUS",
+    "Call",
+    "Operation",
+    "cpu_lane",
+    "measure_budget",
+    "nothing",
+    "operations",
+    "prometheus_floor",
+]
 
 BARE = "bare call"
 METRICS_LOGS = "metrics + logs"
@@ -55,12 +65,12 @@ Call = Callable[[Any], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
-class _Operation:
+class Operation:
     name: str
     call: Call
 
 
-def _operations(items: list[Any]) -> tuple[_Operation, ...]:
+def operations(items: list[Any]) -> tuple[Operation, ...]:
     one = items[:1]
 
     async def get_items(session: Any) -> Any:
@@ -76,14 +86,14 @@ def _operations(items: list[Any]) -> tuple[_Operation, ...]:
         return await session.clear_session()
 
     return (
-        _Operation("get_items(limit=20)", get_items),
-        _Operation("add_items(1)", add_items),
-        _Operation("pop_item", pop_item),
-        _Operation("clear_session", clear_session),
+        Operation("get_items(limit=20)", get_items),
+        Operation("add_items(1)", add_items),
+        Operation("pop_item", pop_item),
+        Operation("clear_session", clear_session),
     )
 
 
-async def _span_shape(operation: _Operation, items: list[Any]) -> tuple[str, Any, dict[str, Any]]:
+async def _span_shape(operation: Operation, items: list[Any]) -> tuple[str, Any, dict[str, Any]]:
     """Name, kind and final attributes of the span ours emits for ``operation``."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -98,7 +108,7 @@ async def _span_shape(operation: _Operation, items: list[Any]) -> tuple[str, Any
     return span.name, span.kind, dict(span.attributes or {})
 
 
-def _cpu_lane(body: Callable[[], Awaitable[Any]], calls: int, after: Callable[[], None]) -> Lane:
+def cpu_lane(body: Callable[[], Awaitable[Any]], calls: int, after: Callable[[], None]) -> Lane:
     async def lane() -> float:
         started = time.thread_time_ns()
         for index in range(calls):
@@ -112,13 +122,13 @@ def _cpu_lane(body: Callable[[], Awaitable[Any]], calls: int, after: Callable[[]
     return lane
 
 
-def _prometheus_floor() -> Callable[[], Awaitable[None]]:
+def prometheus_floor() -> Callable[[], Awaitable[None]]:
     registry = CollectorRegistry()
-    operations = Counter("floor_operations", "ops", ["operation", "outcome"], registry=registry)
+    outcomes = Counter("floor_operations", "ops", ["operation", "outcome"], registry=registry)
     duration = Histogram("floor_duration_seconds", "time", ["operation"], registry=registry)
     moved = Counter("floor_items", "items", ["operation"], registry=registry)
     bound = (
-        operations.labels("add_items", "ok"),
+        outcomes.labels("add_items", "ok"),
         duration.labels("add_items"),
         moved.labels("add_items"),
     )
@@ -131,12 +141,12 @@ def _prometheus_floor() -> Callable[[], Awaitable[None]]:
     return updates
 
 
-def _nothing() -> None:
+def nothing() -> None:
     return None
 
 
 async def _measure_operation(
-    operation: _Operation,
+    operation: Operation,
     items: list[Any],
     logs: Telemetry,
     spans: Telemetry,
@@ -169,12 +179,12 @@ async def _measure_operation(
         return await operation.call(with_spans)
 
     lanes = {
-        BARE: _cpu_lane(bare, calls, _nothing),
-        METRICS_LOGS: _cpu_lane(metrics_logs, calls, _nothing),
-        BARE_SPAN_ATTRS: _cpu_lane(bare_span_attrs, calls, spans.flush),
-        SPANS: _cpu_lane(spans_all, calls, spans.flush),
-        BARE_SPAN: _cpu_lane(bare_span, calls, spans.flush),
-        PROMETHEUS: _cpu_lane(_prometheus_floor(), calls, _nothing),
+        BARE: cpu_lane(bare, calls, nothing),
+        METRICS_LOGS: cpu_lane(metrics_logs, calls, nothing),
+        BARE_SPAN_ATTRS: cpu_lane(bare_span_attrs, calls, spans.flush),
+        SPANS: cpu_lane(spans_all, calls, spans.flush),
+        BARE_SPAN: cpu_lane(bare_span, calls, spans.flush),
+        PROMETHEUS: cpu_lane(prometheus_floor(), calls, nothing),
     }
     samples = await interleave(lanes, rounds, rng)
     return {
@@ -195,7 +205,7 @@ async def measure_budget(calls: int, rounds: int, rng: random.Random) -> dict[st
     try:
         results = [
             await _measure_operation(operation, items, logs, spans, calls, rounds, rng)
-            for operation in _operations(items)
+            for operation in operations(items)
         ]
     finally:
         spans.shutdown()

@@ -6,6 +6,7 @@ from typing import Any
 
 from machine import describe_run
 from markdown import DASH, TIMES, num, percent, ratio, spread, table
+from report_metrics import render_metrics
 from report_store import render_busy_session, render_eviction, render_oplog, render_server_cost
 
 __all__ = ["render_markdown"]
@@ -278,6 +279,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = describe_run(results) + _targets(results)
     if "budget" in results:
         lines += _budget(results["budget"])
+    if "metrics" in results:
+        lines += render_metrics(results["metrics"])
     if "agent_turn" in results:
         lines += _agent_turn(results["agent_turn"])
     if "per_operation" in results:

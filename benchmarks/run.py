@@ -4,12 +4,14 @@
     python benchmarks/run.py --quick         # short run, written to benchmarks/quick/
     python benchmarks/run.py --only budget   # some sections only (repeatable)
 
-Sections: ``budget`` (instrumentation CPU per call), ``agent_turn`` (``Runner.run``
-per store, and where the server's CPU goes in a turn), ``per_operation`` (each store
-call against the floor and the SDK, both reply parsers), ``memory`` (bytes per item
-and per session), ``oplog`` (the operation log's bytes per operation, at its cap, per
-pop), ``busy_session`` (writes per second to one conversation) and ``eviction``
-(what each ``maxmemory-policy`` keeps, on throwaway servers of their own). Progress
+Sections: ``budget`` (instrumentation CPU per call), ``metrics`` (each metrics path's
+CPU per call: prometheus_client, OpenTelemetry, both, next to their floors),
+``agent_turn`` (``Runner.run`` per store, and where the server's CPU goes in a turn),
+``per_operation`` (each store call against the floor and the SDK, both reply parsers),
+``memory`` (bytes per item and per session), ``oplog`` (the operation log's bytes per
+operation, at its cap, per pop), ``busy_session`` (writes per second to one
+conversation) and ``eviction`` (what each ``maxmemory-policy`` keeps, on throwaway
+servers of their own). Progress
 goes to stderr; the exit status is 0 whatever the targets say (evidence, not a test).
 """
 
@@ -34,6 +36,7 @@ from eviction import Cell, measure_eviction
 from items import conversation, mean_item_bytes
 from machine import describe_machine, describe_versions
 from memory import measure_memory
+from metrics_budget import measure_metrics_budget
 from operation_log import measure_operation_log
 from per_operation import count_round_trips, measure_operations
 from redis.utils import HIREDIS_AVAILABLE
@@ -46,6 +49,7 @@ from targets import evaluate_targets
 HERE = Path(__file__).resolve().parent
 SECTIONS = (
     "budget",
+    "metrics",
     "agent_turn",
     "per_operation",
     "memory",
@@ -167,6 +171,11 @@ async def _measure(port: int, plan: Plan, sections: list[str]) -> dict[str, Any]
         if "budget" in sections:
             _say("instrumentation CPU per call ...")
             results["budget"] = await measure_budget(plan.budget_calls, plan.budget_rounds, rng)
+        if "metrics" in sections:
+            _say("metrics paths: CPU per call next to the floors ...")
+            results["metrics"] = await measure_metrics_budget(
+                plan.budget_calls, plan.budget_rounds, rng
+            )
         if "agent_turn" in sections:
             _say("agent turn ...")
             results["agent_turn"] = await measure_agent_turn(clients, plan.turn_rounds, rng)

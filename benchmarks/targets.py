@@ -52,6 +52,29 @@ def _budget(budget: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    ops = metrics["operations"]
+    same = [(op["operation"], op["otel_path_over_same_updates"]["median"]) for op in ops]
+    both = [(op["operation"], op["both_paths_over_floors"]["median"]) for op in ops]
+    return [
+        _target(
+            "CPU per call, OTel metrics path, vs the OTel SDK's own calls for the same updates",
+            f"≤ 1.15{TIMES}",
+            same,
+            lambda v: v <= 1.15,
+            "{:.2f}" + TIMES,
+        ),
+        _target(
+            "CPU per call, both metrics paths, vs the two floors added (three prometheus_client "
+            "updates + one OTel histogram record)",
+            f"≤ 1.0{TIMES}",
+            both,
+            lambda v: v <= 1.0,
+            "{:.2f}" + TIMES,
+        ),
+    ]
+
+
 def _agent_turn(turn: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     if turn.get("sdk_over_ours"):
@@ -201,6 +224,8 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if "budget" in results:
         found += _budget(results["budget"])
+    if "metrics" in results:
+        found += _metrics(results["metrics"])
     if "agent_turn" in results:
         found += _agent_turn(results["agent_turn"])
     if "per_operation" in results:

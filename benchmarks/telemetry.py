@@ -22,7 +22,14 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from prometheus_client import CollectorRegistry
 
-__all__ = ["DiscardingExporter", "Telemetry", "metrics_and_logs", "sampled_spans"]
+__all__ = [
+    "SESSION_ID_KEY",
+    "DiscardingExporter",
+    "Telemetry",
+    "metrics_and_logs",
+    "production_logger",
+    "sampled_spans",
+]
 
 # A fixed key: the benchmark compares costs, and a configured key is what production uses.
 SESSION_ID_KEY = b"benchmark-session-id-key"
@@ -47,7 +54,7 @@ class _NullSink(io.TextIOBase):
         return len(text)
 
 
-def _production_logger() -> Any:
+def production_logger() -> Any:
     return structlog.wrap_logger(
         structlog.PrintLogger(file=cast(TextIO, _NullSink())),
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
@@ -65,7 +72,7 @@ class Telemetry:
     """What ``instrument(...)`` is given, and the span pipeline behind it (if any)."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    logger: Any = field(default_factory=_production_logger)
+    logger: Any = field(default_factory=production_logger)
     provider: TracerProvider | None = None
     exporter: DiscardingExporter | None = None
 
