@@ -1,7 +1,9 @@
 """Writes every generated deploy file from its single source.
 
 * ``prometheus/rules/*.rules.yml``  from ``prometheus/session_rules.py``,
-  ``prometheus/session_alerts.py`` and ``prometheus/thresholds.yaml``
+  ``prometheus/session_alerts.py``, ``prometheus/metric_paths.py`` and
+  ``prometheus/thresholds.yaml``: recording rules for each export path
+  (prometheus_client, OpenTelemetry), one set of alerts for both
 * ``kubernetes/prometheusrule.yaml`` from those rule files (same groups, wrapped)
 * ``kubernetes/grafana-dashboards.yaml`` from ``dashboards/*.json``
 * ``kubernetes/tracing-configs.yaml`` from the compose kit's collector and Tempo configs
@@ -34,8 +36,10 @@ sys.path.insert(0, str(DEPLOY / "prometheus"))
 
 import session_alerts  # noqa: E402
 import session_rules  # noqa: E402
+from metric_paths import OTEL, PROMETHEUS  # noqa: E402
 
 RECORDING_FILE = "prometheus/rules/openai_agents_session.recording.rules.yml"
+OTEL_RECORDING_FILE = "prometheus/rules/openai_agents_session.otel.recording.rules.yml"
 ALERTS_FILE = "prometheus/rules/openai_agents_session.alerts.rules.yml"
 PROMETHEUS_RULE_FILE = "kubernetes/prometheusrule.yaml"
 DASHBOARD_CONFIGMAP_FILE = "kubernetes/grafana-dashboards.yaml"
@@ -53,6 +57,15 @@ DASHBOARD_SIDECAR_NOTE = """\
 # sidecar.dashboards.searchNamespace (kube-prometheus-stack:
 # grafana.sidecar.dashboards.searchNamespace) to ALL or to a list holding this kit's
 # namespace. See deploy/README.md, "Grafana".
+"""
+
+
+OTEL_RECORDING_NOTE = """\
+# For services exporting through OpenTelemetry (instrument(..., otel_metrics=True)),
+# scraped from the OTel SDK's Prometheus exporter or an OpenTelemetry Collector. Load
+# it with openai_agents_session.recording.rules.yml, which derives the error ratio
+# and length p99 from what both record, and the alerts. Each file reads only its own
+# path's series: loading all of them is safe whichever path a service uses.
 """
 
 
@@ -76,12 +89,22 @@ def dump_yaml(document: Any) -> str:
 
 def render_rule_files(thresholds: session_rules.Thresholds) -> dict[str, str]:
     """Prometheus rule files, keyed by path relative to ``deploy/``."""
-    recording = session_rules.recording_groups() + session_rules.slo_groups(thresholds)
+
+    def recording(path: session_rules.MetricPath) -> list[Any]:
+        return (
+            session_rules.recording_groups(path)
+            + session_rules.slo_groups(thresholds, path)
+            + session_rules.alert_input_groups(thresholds, path)
+        )
+
     alerts = session_alerts.alerting_groups(thresholds)
     source = "deploy/prometheus/{} and thresholds.yaml"
     return {
         RECORDING_FILE: HEADER.format(source=source.format("session_rules.py"))
-        + dump_yaml({"groups": recording}),
+        + dump_yaml({"groups": recording(PROMETHEUS)}),
+        OTEL_RECORDING_FILE: HEADER.format(source=source.format("session_rules.py"))
+        + OTEL_RECORDING_NOTE
+        + dump_yaml({"groups": recording(OTEL)}),
         ALERTS_FILE: HEADER.format(source=source.format("session_alerts.py"))
         + dump_yaml({"groups": alerts}),
     }

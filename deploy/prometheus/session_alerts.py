@@ -2,6 +2,9 @@
 
 ``deploy/RUNBOOK.md`` has one section per alert; each alert's ``runbook_url`` points
 at it. Numbers and windows come from :class:`session_rules.Thresholds`.
+
+The alerts read recorded series only, which the recording rules of either export
+path (prometheus_client or OpenTelemetry) write alike: one set of alerts serves both.
 """
 
 from __future__ import annotations
@@ -9,7 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from session_rules import ERROR_RATIO, LENGTH_P99, Thresholds, slo_violations
+from session_rules import (
+    ERROR_RATIO,
+    LENGTH_P99,
+    LOG_EVICTIONS,
+    Thresholds,
+    corrupt_items_increase,
+    operations_rate,
+    slo_violations,
+    telemetry_errors_increase,
+)
 
 __all__ = ["ALERT_NAMES", "alerting_groups"]
 
@@ -29,16 +41,6 @@ ALERT_NAMES = (
 def _burn(long: str, short: str, factor: float, thresholds: Thresholds) -> str:
     limit = f"({factor:g} * {thresholds.error_budget})"
     return f"(\n  {slo_violations(long)} > {limit}\n  and\n  {slo_violations(short)} > {limit}\n)"
-
-
-def _new_or_increased(metric: str, by: str, window: str) -> str:
-    # increase() ignores a series' first sample, so a counter that appears with value 1
-    # (the first corrupt item ever) would never alert; the second branch catches it.
-    return (
-        f"sum by ({by}) (increase({metric}[{window}])) > 0\n"
-        "or\n"
-        f"sum by ({by}) ({metric} unless {metric} offset {window}) > 0\n"
-    )
 
 
 def _alert(
@@ -65,7 +67,9 @@ def _alert(
 def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
     """The alerts; ``deploy/RUNBOOK.md`` has one section per alert name."""
     objective = f"{t.latency_objective:.4g}"
-    limit = f"{t.latency_bucket}s"
+    # Each path's SLI records its own threshold (their histograms' buckets differ).
+    limit = "{{ $labels.slo_threshold_seconds }}s"
+    rate = operations_rate(t.no_operations_window)
     alerts = [
         _alert(
             ALERT_NAMES[0],
@@ -125,11 +129,7 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
         ),
         _alert(
             ALERT_NAMES[5],
-            _new_or_increased(
-                "openai_agents_session_corrupt_items_total",
-                "job, instance, operation",
-                t.corrupt_items_window,
-            ),
+            f"{corrupt_items_increase(t.corrupt_items_window)} > 0\n",
             "0s",
             "warning",
             "Corrupt items found in session storage",
@@ -141,11 +141,7 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
         ),
         _alert(
             ALERT_NAMES[6],
-            _new_or_increased(
-                "openai_agents_session_telemetry_errors_total",
-                "job, instance, signal",
-                t.telemetry_errors_window,
-            ),
+            f"{telemetry_errors_increase(t.telemetry_errors_window)} > 0\n",
             "0s",
             "warning",
             "Session telemetry is failing",
@@ -159,17 +155,23 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
             ALERT_NAMES[7],
             # Both branches only look at the watched jobs: an idle batch job that
             # also exports session metrics is not a service that must have traffic.
+            # Session metrics pushed through a collector carry the process's own
+            # instance (service.instance.id), not a scrape target's: a scraped
+            # process without session series is not flagged while its job's pushed
+            # series (those of no scraped instance) show traffic.
             "(\n"
-            "  sum by (job, instance) (rate(openai_agents_session_operations_total"
-            f"{{{t.app_job_selector}}}[{t.no_operations_window}])) == 0\n"
+            f"  {rate}{{{t.app_job_selector}}} == 0\n"
             "  and on (job, instance)\n"
             f"  up{{{t.app_job_selector}}} == 1\n"
             ")\n"
             "or\n"
             "(\n"
             f"  up{{{t.app_job_selector}}} == 1\n"
-            "  unless on (job, instance)\n"
-            f"  openai_agents_session_operations_total{{{t.app_job_selector}}}\n"
+            f"  unless on (job, instance) {rate}{{{t.app_job_selector}}}\n"
+            f"  unless on (job) (\n"
+            f"    {rate}{{{t.app_job_selector}}} > 0\n"
+            f"    unless on (job, instance) up{{{t.app_job_selector}}}\n"
+            "  )\n"
             ")\n",
             t.no_operations_for,
             "warning",
@@ -183,8 +185,7 @@ def alerting_groups(t: Thresholds) -> list[dict[str, Any]]:
             # A rate above zero, as a count (readable in the description). The series
             # exist at zero from the start, so the first eviction is seen; "for" keeps
             # a short burst (a load test) quiet.
-            "sum by (job, operation) "
-            "(increase(openai_agents_session_operation_log_evictions_total[5m])) > 0\n",
+            f"{LOG_EVICTIONS} > 0\n",
             t.log_evictions_for,
             "warning",
             "Session operation logs evict entries inside their window (exactly-once weakened)",

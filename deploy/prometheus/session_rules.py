@@ -3,6 +3,14 @@
 The rule files in ``deploy/prometheus/rules/`` are rendered from this module,
 ``session_alerts.py`` and ``thresholds.yaml`` by ``deploy/generate.py``; edit those,
 never the YAML. Recorded series names follow ``level:metric:operations``.
+
+Each export path (``metric_paths``: prometheus_client, or OpenTelemetry) has its own
+recording rules, reading its own series, and both record the *same* series: the
+rates and bucket rates the dashboards read and everything the alerts read. So the
+alerts, and the dashboards' heavy panels, are one set for both paths, and loading
+every rule file is safe: each path's rules select only that path's series. What is
+derived from recorded series alone (error ratio, length p99) is recorded once, with
+the Prometheus path's rules.
 """
 
 from __future__ import annotations
@@ -14,18 +22,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client.utils import floatToGoString
-
-from openai_agents_session.instrumentation.metrics import DURATION_BUCKETS
+from metric_paths import OTEL, OTEL_ERROR_LABEL, PROMETHEUS, MetricPath
 
 __all__ = [
     "RECORDED_SERIES",
     "ThresholdError",
     "Thresholds",
+    "alert_input_groups",
+    "corrupt_items_increase",
     "load_thresholds",
+    "operations_rate",
     "recording_groups",
     "slo_groups",
     "slo_violations",
+    "telemetry_errors_increase",
 ]
 
 OPERATIONS_RATE = "job_instance_operation_outcome:openai_agents_session_operations:rate5m"
@@ -35,6 +45,7 @@ DURATION_BUCKET_RATE = (
 LENGTH_BUCKET_RATE = "job_instance_operation_le:openai_agents_session_session_items_bucket:rate5m"
 ERROR_RATIO = "job_operation:openai_agents_session_operations_errors:ratio_rate5m"
 LENGTH_P99 = "job:openai_agents_session_session_items:p99_rate5m"
+LOG_EVICTIONS = "job_operation:openai_agents_session_operation_log_evictions:increase5m"
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d")
 
 
@@ -43,12 +54,28 @@ def slo_violations(window: str) -> str:
     return f"job:openai_agents_session_latency_slo_violations:ratio_rate{window}"
 
 
+def operations_rate(window: str) -> str:
+    """Recorded operations per second of each process over ``window`` (any outcome)."""
+    return f"job_instance:openai_agents_session_operations:rate{window}"
+
+
+def corrupt_items_increase(window: str) -> str:
+    """Recorded corrupt items met over ``window``, counting series that appeared in it."""
+    return f"job_instance_operation:openai_agents_session_corrupt_items:increase{window}"
+
+
+def telemetry_errors_increase(window: str) -> str:
+    """Recorded telemetry failures over ``window``, counting series that appeared in it."""
+    return f"job_instance_signal:openai_agents_session_telemetry_errors:increase{window}"
+
+
 RECORDED_SERIES = (
     OPERATIONS_RATE,
     DURATION_BUCKET_RATE,
     LENGTH_BUCKET_RATE,
     ERROR_RATIO,
     LENGTH_P99,
+    LOG_EVICTIONS,
     *(slo_violations(window) for window in SLO_WINDOWS),
 )
 
@@ -64,6 +91,7 @@ class Thresholds:
     """Every number and window the alerts use; ``thresholds.yaml`` documents each."""
 
     latency_threshold_seconds: float
+    otel_latency_threshold_seconds: float
     latency_objective: float
     fast_burn_factor: float
     medium_burn_factor: float
@@ -82,15 +110,21 @@ class Thresholds:
     runbook_url: str
 
     def __post_init__(self) -> None:
-        if self.latency_threshold_seconds not in DURATION_BUCKETS:
-            # The SLI reads the bucket le="<threshold>": any other value selects a
-            # series that does not exist, and the latency alerts could never fire.
-            valid = ", ".join(f"{bucket:g}" for bucket in DURATION_BUCKETS)
-            raise ThresholdError(
-                f"latency_threshold_seconds={self.latency_threshold_seconds:g} is not a bucket "
-                "boundary of openai_agents_session_operation_duration_seconds, so no alert "
-                f"could measure it; use one of: {valid}"
-            )
+        per_path = (
+            (PROMETHEUS, "latency_threshold_seconds"),
+            (OTEL, "otel_latency_threshold_seconds"),
+        )
+        for path, name in per_path:
+            threshold = getattr(self, name)
+            if threshold not in path.duration_buckets:
+                # The SLI reads the bucket le="<threshold>": any other value selects a
+                # series that does not exist, and the latency alerts could never fire.
+                valid = ", ".join(f"{bucket:g}" for bucket in path.duration_buckets)
+                raise ThresholdError(
+                    f"{name}={threshold:g} is not a bucket boundary of "
+                    f"{path.metric('operation_duration_seconds')}, so no alert could "
+                    f"measure it; use one of: {valid}"
+                )
         if not 0 < self.latency_objective < 1:
             raise ThresholdError(
                 f"latency_objective={self.latency_objective!r} must be between 0 and 1 "
@@ -107,10 +141,16 @@ class Thresholds:
             elif field.type == "float" and value <= 0:
                 raise ThresholdError(f"{field.name}={value!r} must be a positive number")
 
+    def latency_threshold(self, path: MetricPath) -> float:
+        """The latency SLO's threshold on ``path`` (each histogram has its own buckets)."""
+        if path is OTEL:
+            return self.otel_latency_threshold_seconds
+        return self.latency_threshold_seconds
+
     @property
     def latency_bucket(self) -> str:
-        """The ``le`` label value the client library gives the threshold's bucket."""
-        return str(floatToGoString(self.latency_threshold_seconds))  # type: ignore[no-untyped-call]
+        """The ``le`` label value prometheus_client gives the threshold's bucket."""
+        return f"{self.latency_threshold_seconds:g}"
 
     @property
     def error_budget(self) -> str:
@@ -161,24 +201,55 @@ def _typed(key: str, kind: str, value: Any) -> float | str:
         raise ThresholdError(f"{key}={value!r} is not a number; write e.g. {key}=0.05") from None
 
 
-def recording_groups() -> list[dict[str, Any]]:
-    """Rate and bucket aggregations the dashboard and the alerts read."""
+def _relabel(expr: str, target: str, source: str) -> str:
+    if target == source:
+        return expr
+    return f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
+
+
+def _operations(path: MetricPath, window: str, *, outcome: bool = True) -> str:
+    """Per-series operations per second over ``window``, with an ``outcome`` label.
+
+    The OTel path counts operations with the duration histogram's count; a failed
+    call carries ``error_type`` (the exception's name), a successful one none.
+    """
+    if path is PROMETHEUS:
+        return f"rate({path.metric('operations_total')}[{window}])"
+    rate = f"rate({path.metric('operations_total')}{{{path.scope}}}[{window}])"
+    if not outcome:
+        return rate
+    failed = f'label_replace({rate}, "outcome", "error", "{OTEL_ERROR_LABEL}", ".+")'
+    return f'label_replace({failed}, "outcome", "ok", "outcome", "")'
+
+
+def _bucket_rate(path: MetricPath, family: str) -> str:
+    # prometheus_client's session_items has the same name as the OTel one: its own
+    # series are those with the operation label.
+    selector = path.matchers(f'{path.operation}!=""')
+    rate = f"rate({path.metric(family, '_bucket')}{{{selector}}}[5m])"
+    return f"sum by (job, instance, operation, le) ({path.to_operation(rate)})"
+
+
+def recording_groups(path: MetricPath = PROMETHEUS) -> list[dict[str, Any]]:
+    """Rate and bucket aggregations the dashboard and the alerts read, from ``path``."""
     operations = [
         {
             "record": OPERATIONS_RATE,
             "expr": "sum by (job, instance, operation, outcome) "
-            "(rate(openai_agents_session_operations_total[5m]))",
+            f"({path.to_operation(_operations(path, '5m'))})",
         },
         {
             "record": DURATION_BUCKET_RATE,
-            "expr": "sum by (job, instance, operation, le) "
-            "(rate(openai_agents_session_operation_duration_seconds_bucket[5m]))",
+            "expr": _bucket_rate(path, "operation_duration_seconds"),
         },
         {
             "record": LENGTH_BUCKET_RATE,
-            "expr": "sum by (job, instance, operation, le) "
-            "(rate(openai_agents_session_session_items_bucket[5m]))",
+            "expr": _bucket_rate(path, "session_items"),
         },
+    ]
+    if path is OTEL:
+        return [{"name": "openai_agents_session.otel.recording", "rules": operations}]
+    derived = [
         {
             # "or 0 * ..." makes the ratio 0, not absent, while nothing has failed yet;
             # "> 0" leaves out operations without calls in the window (their series
@@ -199,15 +270,19 @@ def recording_groups() -> list[dict[str, Any]]:
             "expr": f"histogram_quantile(0.99, sum by (job, le) ({LENGTH_BUCKET_RATE}))",
         },
     ]
-    return [{"name": "openai_agents_session.recording", "rules": operations}]
+    return [{"name": "openai_agents_session.recording", "rules": operations + derived}]
 
 
-def slo_groups(thresholds: Thresholds) -> list[dict[str, Any]]:
-    """The latency SLI over every window a burn-rate alert reads."""
-    bucket = (
-        "openai_agents_session_operation_duration_seconds_bucket"
-        f'{{le="{thresholds.latency_bucket}"}}'
-    )
+def _group_name(path: MetricPath, name: str) -> str:
+    return f"openai_agents_session.{'otel.' if path is OTEL else ''}{name}"
+
+
+def slo_groups(thresholds: Thresholds, path: MetricPath = PROMETHEUS) -> list[dict[str, Any]]:
+    """The latency SLI over every window a burn-rate alert reads, from ``path``."""
+    threshold = thresholds.latency_threshold(path)
+    histogram = path.metric("operation_duration_seconds")
+    bucket = f"{histogram}_bucket{{{path.matchers(path.duration_bucket_matcher(threshold))}}}"
+    count = f"{histogram}_count{{{path.scope}}}" if path.scope else f"{histogram}_count"
     rules = [
         {
             "record": slo_violations(window),
@@ -215,12 +290,67 @@ def slo_groups(thresholds: Thresholds) -> list[dict[str, Any]]:
                 "1 - (\n"
                 f"  sum by (job) (rate({bucket}[{window}]))\n"
                 "  /\n"
-                "  sum by (job) "
-                f"(rate(openai_agents_session_operation_duration_seconds_count[{window}]))\n"
+                f"  sum by (job) (rate({count}[{window}]))\n"
                 ")\n"
             ),
-            "labels": {"slo_threshold_seconds": thresholds.latency_bucket},
+            "labels": {"slo_threshold_seconds": f"{threshold:g}"},
         }
         for window in SLO_WINDOWS
     ]
-    return [{"name": "openai_agents_session.latency_slo", "rules": rules}]
+    return [{"name": _group_name(path, "latency_slo"), "rules": rules}]
+
+
+def _new_or_increased(metric: str, window: str, by: str, relabel: str) -> str:
+    # increase() ignores a series' first sample, so a counter that appears with value 1
+    # (the first corrupt item ever) would count nothing; such a series (absent a window
+    # ago) counts with its whole value instead. "+ 0" drops the metric name so that
+    # the two branches' series match and each counts once.
+    new = f"(({metric} unless {metric} offset {window}) + 0)"
+    per_series = f"{new}\n  or\n  increase({metric}[{window}])"
+    return f"sum by ({by}) (\n  {relabel.format(per_series)}\n)\n"
+
+
+def alert_input_groups(
+    thresholds: Thresholds, path: MetricPath = PROMETHEUS
+) -> list[dict[str, Any]]:
+    """What the alerts read from raw counters, recorded alike from ``path``."""
+    t = thresholds
+
+    def raw(family: str, *matchers: str) -> str:
+        selector = path.matchers(*matchers)
+        return f"{path.metric(family)}{{{selector}}}" if selector else path.metric(family)
+
+    def relabel(target: str, source: str) -> str:
+        return _relabel("{}", target, source) if target != source else "{}"
+
+    operations = _operations(path, t.no_operations_window, outcome=False)
+    operations = f"sum by (job, instance) ({operations})"
+    evictions = path.to_operation(f"increase({raw('operation_log_evictions_total')}[5m])")
+    rules = [
+        {
+            "record": corrupt_items_increase(t.corrupt_items_window),
+            "expr": _new_or_increased(
+                raw("corrupt_items_total"),
+                t.corrupt_items_window,
+                "job, instance, operation",
+                relabel("operation", path.operation),
+            ),
+        },
+        {
+            # prometheus_client and the OTel exporter both name it ..._telemetry_errors_total:
+            # each path's series are those with its signal label.
+            "record": telemetry_errors_increase(t.telemetry_errors_window),
+            "expr": _new_or_increased(
+                raw("telemetry_errors_total", f'{path.signal}!=""'),
+                t.telemetry_errors_window,
+                "job, instance, signal",
+                relabel("signal", path.signal),
+            ),
+        },
+        {
+            "record": LOG_EVICTIONS,
+            "expr": f"sum by (job, operation) ({evictions})",
+        },
+        {"record": operations_rate(t.no_operations_window), "expr": operations},
+    ]
+    return [{"name": _group_name(path, "alert_inputs"), "rules": rules}]

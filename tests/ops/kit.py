@@ -64,6 +64,12 @@ def all_rules(directory: Path = RULES) -> list[dict[str, Any]]:
     return [rule for group in rule_groups(directory) for rule in group["rules"]]
 
 
+def all_rules_of(path: Path) -> list[dict[str, Any]]:
+    """The rules of one rule file."""
+    groups = yaml.safe_load(path.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
 def binary(name: str) -> str:
     """A system binary from Debian's prometheus package (``make system-deps``).
 

@@ -61,6 +61,40 @@ def test_every_recording_rule_is_evaluated_by_a_unit_test() -> None:
     assert records - evaluated == set()
 
 
+def test_every_rule_file_s_recording_rules_are_evaluated_by_a_test_that_loads_it() -> None:
+    """Both export paths record the same names: each file needs tests of its own."""
+    for path in sorted(kit.RULES.glob("*.rules.yml")):
+        evaluated: set[str] = set()
+        for test_file in sorted(kit.RULE_TESTS.glob("*.yml")):
+            document = yaml.safe_load(test_file.read_text())
+            if f"../rules/{path.name}" not in document["rule_files"]:
+                continue
+            for test in document["tests"]:
+                evaluated.update(case["expr"] for case in test.get("promql_expr_test", []))
+        records = {rule["record"] for rule in kit.all_rules_of(path) if "record" in rule}
+        assert records - evaluated == set(), path.name
+
+
+def test_both_paths_record_the_same_series() -> None:
+    """The alerts and the dashboards' recorded queries serve either path unchanged."""
+    prometheus = {rule["record"] for rule in kit.all_rules_of(kit.RULES / PROMETHEUS_FILE)}
+    otel = {rule["record"] for rule in kit.all_rules_of(kit.RULES / OTEL_FILE)}
+    derived = {
+        "job_operation:openai_agents_session_operations_errors:ratio_rate5m",
+        "job:openai_agents_session_session_items:p99_rate5m",
+    }
+    assert prometheus - derived == otel
+
+
+def test_otel_rules_read_only_the_library_s_otel_series() -> None:
+    """Series of the same name from prometheus_client or another library are not ours."""
+    for rule in kit.all_rules_of(kit.RULES / OTEL_FILE):
+        selectors = re.findall(r"\b([a-z_]+)\{([^}]*)\}", rule["expr"])
+        assert selectors, rule["record"]
+        for name, matchers in selectors:
+            assert 'otel_scope_name="openai_agents_session"' in matchers, (rule["record"], name)
+
+
 def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     firing: set[str] = set()
     quiet: set[str] = set()
@@ -103,10 +137,17 @@ def test_thresholds_can_be_overridden() -> None:
     )
     files = generator.render_rule_files(tuned)
     assert 'le="0.5"' in files[generator.RECORDING_FILE]
+    otel = generator.session_rules.load_thresholds(
+        THRESHOLDS_FILE, {"otel_latency_threshold_seconds": "1"}
+    )
+    # The OTel SDK's exporter writes le="1.0", the Collector le="1": both are read.
+    assert 'le=~"1(\\\\.0)?"' in generator.render_rule_files(otel)[generator.OTEL_RECORDING_FILE]
     assert "> 0.01\n" in files[generator.ALERTS_FILE]
 
 
 THRESHOLDS_FILE = kit.DEPLOY / "prometheus" / "thresholds.yaml"
+PROMETHEUS_FILE = "openai_agents_session.recording.rules.yml"
+OTEL_FILE = "openai_agents_session.otel.recording.rules.yml"
 
 
 @pytest.mark.parametrize(
@@ -118,6 +159,12 @@ THRESHOLDS_FILE = kit.DEPLOY / "prometheus" / "thresholds.yaml"
             "openai_agents_session_operation_duration_seconds, so no alert could measure it; "
             "use one of: 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, "
             "0.1, 0.25, 0.5, 1, 2.5, 5, 10",
+        ),
+        (
+            "otel_latency_threshold_seconds=0.25",
+            "otel_latency_threshold_seconds=0.25 is not a bucket boundary of "
+            "db_client_operation_duration_seconds, so no alert could measure it; "
+            "use one of: 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10",
         ),
         ("eror_ratio=0.1", "unknown threshold 'eror_ratio'; known: app_job_selector, "),
         ("error_ratio=lots", "error_ratio='lots' is not a number; write e.g. error_ratio=0.05"),
