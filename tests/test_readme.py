@@ -15,7 +15,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -142,17 +144,66 @@ def example_environment(bin_dir: Path) -> dict[str, str]:
     return env
 
 
+class OtlpReceiver(ThreadingHTTPServer):
+    """A tiny OTLP/HTTP metrics receiver: the names of every metric it was sent."""
+
+    def __init__(self) -> None:
+        self.metric_names: set[str] = set()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+                    ExportMetricsServiceRequest,
+                )
+
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportMetricsServiceRequest.FromString(body)
+                for resource in request.resource_metrics:
+                    for scope in resource.scope_metrics:
+                        receiver.metric_names.update(metric.name for metric in scope.metrics)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                return None
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    thread = threading.Thread(target=receiver.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.shutdown()
+    receiver.server_close()
+
+
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs_with_its_install_and_no_warning(
     index: int,
     venv_for: Callable[[str], Path],
     valkey_server: ServerProcess,
+    otlp_receiver: OtlpReceiver,
     tmp_path: Path,
 ) -> None:
     heading, code = BLOCKS[index]
     bin_dir = venv_for(INSTALLS[heading])
     example = tmp_path / f"example_{index}.py"
     example.write_text(code.replace("redis://localhost:6379/0", valkey_server.url))
+    env = example_environment(bin_dir)
+    exports = "OTLPMetricExporter" in code
+    if exports:
+        # Where an OTLP exporter reads its endpoint; the receiver stands in for a Collector.
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_receiver.endpoint
 
     done = subprocess.run(
         [str(bin_dir / "python"), str(example)],
@@ -160,7 +211,7 @@ def test_readme_block_runs_with_its_install_and_no_warning(
         text=True,
         timeout=120,
         cwd=tmp_path,
-        env=example_environment(bin_dir),
+        env=env,
     )
 
     assert done.returncode == 0, f"{heading} example failed:\n{code}\n{done.stderr[-3000:]}"
@@ -169,6 +220,8 @@ def test_readme_block_runs_with_its_install_and_no_warning(
     assert "OPENAI_API_KEY" not in output
     assert "Traceback" not in output
     assert "Warning" not in output, output[-2000:]
+    if exports:
+        assert "db.client.operation.duration" in otlp_receiver.metric_names
 
 
 def test_the_installed_package_holds_no_test_helpers(venv_for: Callable[[str], Path]) -> None:
