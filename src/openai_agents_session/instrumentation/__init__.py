@@ -1,4 +1,4 @@
-"""Telemetry for any Agents SDK session: spans, Prometheus metrics, structlog logs."""
+"""Telemetry for any Agents SDK session: spans, metrics (Prometheus, OpenTelemetry), logs."""
 
 from .logs import add_trace_context, configure_logging
 from .privacy import HashKeyWarning, conversation_id
