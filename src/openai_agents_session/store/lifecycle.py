@@ -8,11 +8,13 @@ and written by the session's own scripts, so they cost no extra round trip:
   the popped items, which are content too) is at most ``until``: re-arming the idle
   TTL never extends a session past its age. The list then expires at ``until`` to
   the millisecond for every read (Redis checks a key's deadline on access).
-* ``expires``: the deadline last given to the list. A script that finds the list
-  gone knows why: past ``expires`` the list expired (by age when ``expires`` was
-  ``until``), before it the session was only emptied (pops, clear) and keeps its age.
-  The hash outlives ``until`` by :data:`LIFE_GRACE_MS` so that the next operation
-  in that time can report the expiry by age, once; it holds timestamps only.
+* the hash itself expires :data:`LIFE_GRACE_MS` after the list's deadline, re-armed
+  with it: a script that finds the list gone while the hash remains knows the
+  session's age. Past ``until`` the session aged out: the operation reports it, once,
+  and a write starts a new session. Before ``until`` the list was emptied (pops,
+  clear) or idled out a moment ago, and the session keeps its age, which can only
+  end it sooner. An abandoned session's hash (timestamps only) goes soon after its
+  list.
 * ``erased``: left by :class:`~openai_agents_session.store.owners.OwnerIndex.erase`
   for :data:`TOMBSTONE_MS`: the owner-index score it erased (see below).
 
@@ -80,14 +82,11 @@ if life_on then
   now_ms = server_ms()
   life.key = KEYS[#KEYS]
   list_exists = redis.call('EXISTS', KEYS[1]) == 1
-  local f = redis.call('HMGET', life.key, 'born', 'until', 'expires', 'erased')
-  life.born, life['until'] = tonumber(f[1]), tonumber(f[2])
-  life.expires, life.erased = tonumber(f[3]), tonumber(f[4])
-  if life.born and not list_exists and life.expires and now_ms >= life.expires then
-    -- The list expired: the session is over; the next write starts another.
-    if life['until'] and life.expires >= life['until'] then
-      expired = 1
-    end
+  local f = redis.call('HMGET', life.key, 'born', 'until', 'erased')
+  life.born, life['until'], life.erased = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
+  if life.born and not list_exists and life['until'] and now_ms >= life['until'] then
+    -- Aged out: the session is over; the next write starts another.
+    expired = 1
     life.born, life['until'], life.over = nil, nil, true
   end
 end
@@ -107,12 +106,11 @@ local function begin_life()
   end
   life.born, life['until'] = now_ms, now_ms + max_age
   redis.call('HSET', life.key, 'born', life.born, 'until', life['until'])
-  redis.call('PEXPIREAT', life.key, life['until'] + {LIFE_GRACE_MS})
 end
 -- An operation that starts no session clears the ended one's age (reported once).
 local function end_life()
   if life.over then
-    redis.call('HDEL', life.key, 'born', 'until', 'expires')
+    redis.call('HDEL', life.key, 'born', 'until')
   end
 end
 -- Re-arms the list's deadline: the idle TTL (ms, 0 = none) capped by the age.
@@ -124,7 +122,7 @@ local function rearm(ttl)
       deadline = now_ms + ttl
     end
     redis.call('PEXPIREAT', KEYS[1], deadline)
-    redis.call('HSET', life.key, 'expires', deadline)
+    redis.call('PEXPIREAT', life.key, deadline + {LIFE_GRACE_MS})
     return ttl > 0 and 1 or 0
   end
   if ttl > 0 then

@@ -88,7 +88,7 @@ if previous and previous > mark then
   mark = previous
 end
 redis.call('HSET', KEYS[3], 'erased', mark)
-redis.call('HDEL', KEYS[3], 'born', 'until', 'expires')
+redis.call('HDEL', KEYS[3], 'born', 'until')
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return length
 """,
