@@ -20,23 +20,29 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# The export paths' series names, shared with the recording rules.
+sys.path.insert(0, str(HERE.parent / "deploy" / "prometheus"))
 
 import session_dashboard  # noqa: E402
+from metric_paths import PATHS  # noqa: E402
 
 SCHEMA_VERSION = 41
 
 
 def render_dashboards() -> dict[str, str]:
-    """Dashboard JSON documents keyed by file name."""
-    built = session_dashboard.build_dashboard().build()
-    text = json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
-    schema = json.loads(text)["schemaVersion"]
-    if schema != SCHEMA_VERSION:
-        raise RuntimeError(
-            f"grafana-foundation-sdk wrote schemaVersion {schema}, expected {SCHEMA_VERSION}; "
-            "install grafana-foundation-sdk==1769699379!11.6.0"
-        )
-    return {f"{session_dashboard.UID}.json": text}
+    """Dashboard JSON documents keyed by file name: one per export path."""
+    documents = {}
+    for path in PATHS.values():
+        built = session_dashboard.build_dashboard(path).build()
+        text = json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
+        schema = json.loads(text)["schemaVersion"]
+        if schema != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"grafana-foundation-sdk wrote schemaVersion {schema}, expected "
+                f"{SCHEMA_VERSION}; install grafana-foundation-sdk==1769699379!11.6.0"
+            )
+        documents[f"{session_dashboard.uid(path)}.json"] = text
+    return documents
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,9 @@
-"""Building blocks of the dashboard: query selectors, recorded series, panel helpers.
+"""Building blocks of the dashboards: query selectors, recorded series, panel helpers.
 
-Recorded series are those of ``deploy/prometheus/rules/openai_agents_session.recording.rules.yml``
-(a test checks that every one read here is recorded there).
+Recorded series are those of ``deploy/prometheus/rules/*.recording.rules.yml``, which
+the rules of either export path record alike (a test checks that every one read here
+is recorded there). Raw series differ per path: :func:`raw_selector` and
+``metric_paths.MetricPath`` name them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from grafana_foundation_sdk.models.dashboard import (
     Threshold,
     ThresholdsMode,
 )
+from metric_paths import MetricPath
 from panels_text import DESCRIPTIONS
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "query",
     "quantiles",
     "rate",
+    "raw_selector",
     "stat_panel",
     "timeseries_panel",
     "trace_link",
@@ -49,6 +53,14 @@ DURATION_BUCKET_RATE = (
 LENGTH_BUCKET_RATE = "job_instance_operation_le:openai_agents_session_session_items_bucket:rate5m"
 LENGTH_P99 = "job:openai_agents_session_session_items:p99_rate5m"
 SLO_VIOLATIONS = "job:openai_agents_session_latency_slo_violations:ratio_rate{window}"
+
+
+def raw_selector(path: MetricPath, *, operation: bool = True) -> str:
+    """The variables' filter on ``path``'s own series (operation label included or not)."""
+    matchers = [SELECTOR, path.scope]
+    if operation:
+        matchers.append(f'{path.operation}=~"$operation"')
+    return ", ".join(part for part in matchers if part)
 
 
 def query(expr: str, legend: str, ref_id: str, *, exemplar: bool = False) -> prometheus.Dataquery:

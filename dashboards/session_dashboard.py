@@ -1,8 +1,16 @@
-"""The "OpenAI Agents session storage" Grafana dashboard, as code.
+"""The "OpenAI Agents session storage" Grafana dashboard, as code, for each export path.
 
 Heavy queries (quantiles, per-operation rates) read the series recorded by
-``deploy/prometheus/rules/openai_agents_session.recording.rules.yml``; load those
-rules in the Prometheus this dashboard reads. Cheap counter rates query raw metrics.
+``deploy/prometheus/rules/*.recording.rules.yml``; load those rules in the Prometheus
+this dashboard reads. The rules of both paths record the same series, so those
+queries are the same on both dashboards. Cheap counter rates query raw metrics, named
+as ``path`` names them: prometheus_client's (``openai_agents_session_items_total``
+by ``operation``) or the OpenTelemetry exporter's (by ``db_operation_name``).
+
+Two dashboards rather than one with a variable: the paths differ in metric names,
+label names and how an outcome is read, so one query cannot serve both without
+regex-built names that Grafana users could no longer read or copy; and a service
+uses one path, so its team opens one dashboard.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
     VariableSort,
 )
+from metric_paths import PROMETHEUS as PROMETHEUS_CLIENT
+from metric_paths import MetricPath
 from panel_kit import (
     DURATION_BUCKET_RATE,
     LENGTH_BUCKET_RATE,
@@ -25,21 +35,30 @@ from panel_kit import (
     OP_SELECTOR,
     OPERATIONS_RATE,
     PROMETHEUS,
-    SELECTOR,
     SLO_VIOLATIONS,
     error_ratio,
     quantile,
     quantiles,
     query,
     rate,
+    raw_selector,
     stat_panel,
     timeseries_panel,
     trace_link,
 )
 
-__all__ = ["UID", "build_dashboard"]
+__all__ = ["UID", "build_dashboard", "uid"]
 
 UID = "openai-agents-session"
+
+
+def uid(path: MetricPath) -> str:
+    """The dashboard's uid (and file name) for ``path``."""
+    return UID if path is PROMETHEUS_CLIENT else f"{UID}-{path.key}"
+
+
+def _legend(*labels: str) -> str:
+    return " ".join(f"{{{{{label}}}}}" for label in labels)
 
 
 def _overview() -> list[Builder[Panel]]:
@@ -55,7 +74,7 @@ def _overview() -> list[Builder[Panel]]:
     ]
 
 
-def _traffic() -> list[Builder[Panel]]:
+def _traffic(path: MetricPath) -> list[Builder[Panel]]:
     return [
         timeseries_panel(
             "Operations per second by operation and outcome",
@@ -77,25 +96,34 @@ def _traffic() -> list[Builder[Panel]]:
             "ops",
             [
                 (
-                    rate("openai_agents_session_errors_total", "operation, error_type"),
-                    "{{operation}} {{error_type}}",
+                    rate(
+                        path.metric("errors_total"),
+                        f"{path.operation}, {path.error_type}",
+                        raw_selector(path),
+                    ),
+                    _legend(path.operation, path.error_type),
                 )
             ],
         ),
     ]
 
 
-def _latency() -> list[Builder[Panel]]:
+def _latency(path: MetricPath) -> list[Builder[Panel]]:
     series = f"{DURATION_BUCKET_RATE}{{{OP_SELECTOR}}}"
     latency_levels = {f"{{{{operation}}}} p{round(q * 100)}": q for q in (0.5, 0.95, 0.99)}
     exemplar_query = quantile(
         0.99,
-        rate("openai_agents_session_operation_duration_seconds_bucket", "operation, le"),
+        rate(
+            path.metric("operation_duration_seconds", "_bucket"),
+            f"{path.operation}, le",
+            raw_selector(path),
+        ),
         by_operation=True,
     )
+    legend = _legend(path.operation) + " p99"
     exemplars = (
         timeseries_panel("Latency p99 with trace exemplars", "s", [], width=12)
-        .with_target(query(exemplar_query, "{{operation}} p99", "A", exemplar=True))
+        .with_target(query(exemplar_query, legend, "A", exemplar=True))
         .override_by_name("trace_id", trace_link())
     )
     slo = [
@@ -116,20 +144,21 @@ def _latency() -> list[Builder[Panel]]:
         timeseries_panel(
             "Slow operations per second",
             "ops",
-            [(rate("openai_agents_session_slow_operations_total", "operation"), "{{operation}}")],
+            [(_by_operation(path, "slow_operations_total"), _legend(path.operation))],
             width=12,
         ),
     ]
 
 
-def _sessions() -> list[Builder[Panel]]:
+def _sessions(path: MetricPath) -> list[Builder[Panel]]:
     length = f"{LENGTH_BUCKET_RATE}{{{OP_SELECTOR}}}"
-    sizes = f"rate(openai_agents_session_item_size_bytes_bucket{{{SELECTOR}}}[$__rate_interval])"
+    plain = raw_selector(path, operation=False)
+    sizes = f"rate({path.metric('item_size_bytes', '_bucket')}{{{plain}}}[$__rate_interval])"
     return [
         timeseries_panel(
             "Items written / read / popped per second",
             "ops",
-            [(rate("openai_agents_session_items_total", "operation"), "{{operation}}")],
+            [(_by_operation(path, "items_total"), _legend(path.operation))],
         ),
         timeseries_panel(
             "Session length p50 / p99 / max",
@@ -152,35 +181,40 @@ def _sessions() -> list[Builder[Panel]]:
         timeseries_panel(
             "TTL refreshes per second",
             "ops",
-            [(rate("openai_agents_session_ttl_refreshes_total", "operation"), "{{operation}}")],
+            [(_by_operation(path, "ttl_refreshes_total"), _legend(path.operation))],
         ),
         timeseries_panel(
             "Trimmed and corrupt items per second",
             "ops",
             [
                 (
-                    f"sum (rate(openai_agents_session_trimmed_items_total{{{SELECTOR}}}"
+                    f"sum (rate({path.metric('trimmed_items_total')}{{{plain}}}"
                     "[$__rate_interval]))",
                     "trimmed (max_items)",
                 ),
                 (
-                    rate("openai_agents_session_corrupt_items_total", "operation"),
-                    "corrupt ({{operation}})",
+                    _by_operation(path, "corrupt_items_total"),
+                    f"corrupt ({_legend(path.operation)})",
                 ),
             ],
         ),
     ]
 
 
-def _telemetry() -> list[Builder[Panel]]:
+def _telemetry(path: MetricPath) -> list[Builder[Panel]]:
+    plain = raw_selector(path, operation=False)
     return [
         timeseries_panel(
             "Telemetry errors per second",
             "ops",
             [
                 (
-                    rate("openai_agents_session_telemetry_errors_total", "signal", SELECTOR),
-                    "{{signal}}",
+                    rate(
+                        path.metric("telemetry_errors_total"),
+                        path.signal,
+                        raw_selector(path, operation=False) + f', {path.signal}!=""',
+                    ),
+                    _legend(path.signal),
                 )
             ],
         ),
@@ -189,7 +223,7 @@ def _telemetry() -> list[Builder[Panel]]:
             "ops",
             [
                 (
-                    f"sum (rate(openai_agents_session_duplicate_batches_total{{{SELECTOR}}}"
+                    f"sum (rate({path.metric('duplicate_batches_total')}{{{plain}}}"
                     "[$__rate_interval]))",
                     "replayed writes and pops",
                 )
@@ -200,21 +234,31 @@ def _telemetry() -> list[Builder[Panel]]:
             "ops",
             [
                 (
-                    rate("openai_agents_session_operation_log_evictions_total", "operation"),
-                    "{{operation}}",
+                    _by_operation(path, "operation_log_evictions_total"),
+                    _legend(path.operation),
                 )
             ],
         ),
     ]
 
 
-def _variables() -> list[Builder[VariableModel]]:
+def _by_operation(path: MetricPath, family: str) -> str:
+    """Per-second rate of one of ``path``'s counters, by operation."""
+    return rate(path.metric(family), path.operation, raw_selector(path))
+
+
+def _variables(path: MetricPath) -> list[Builder[VariableModel]]:
+    # The series every call adds to, on each path; its operation label is the path's.
+    calls = path.metric("operations_total")
+
     def label_values(name: str, label: str, selector: str) -> dashboard.QueryVariable:
+        source = path.operation if name == "operation" else name
+        matchers = ", ".join(part for part in (path.scope, selector) if part)
         return (
             dashboard.QueryVariable(name)
             .label(label)
             .datasource(PROMETHEUS)
-            .query(f"label_values(openai_agents_session_operations_total{selector}, {name})")
+            .query(f"label_values({calls}{{{matchers}}}, {source})".replace("{}", ""))
             .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(VariableSort.ALPHABETICAL_ASC)
             .multi(True)
@@ -227,21 +271,31 @@ def _variables() -> list[Builder[VariableModel]]:
         dashboard.DatasourceVariable("datasource").label("Prometheus").type("prometheus"),
         dashboard.DatasourceVariable("tempo").label("Tempo (traces)").type("tempo"),
         label_values("job", "Job", ""),
-        label_values("instance", "Instance", '{job=~"$job"}'),
-        label_values("operation", "Operation", '{job=~"$job", instance=~"$instance"}'),
+        label_values("instance", "Instance", 'job=~"$job"'),
+        label_values("operation", "Operation", 'job=~"$job", instance=~"$instance"'),
     ]
 
 
-def build_dashboard() -> dashboard.Dashboard:
-    """The main dashboard; ``build.py`` serialises it to ``openai-agents-session.json``."""
-    board = (
-        dashboard.Dashboard("OpenAI Agents session storage")
-        .uid(UID)
-        .description(
-            "Storage calls of openai-agents-session: traffic, errors, latency, session "
-            "length, TTL refreshes, trims, corrupt items, telemetry health, recognised "
-            "retries and operation-log evictions (exactly-once)."
+def build_dashboard(path: MetricPath = PROMETHEUS_CLIENT) -> dashboard.Dashboard:
+    """The dashboard of ``path``; ``build.py`` serialises it to ``<uid>.json``."""
+    title = "OpenAI Agents session storage"
+    description = (
+        "Storage calls of openai-agents-session: traffic, errors, latency, session "
+        "length, TTL refreshes, trims, corrupt items, telemetry health, recognised "
+        "retries and operation-log evictions (exactly-once)."
+    )
+    if path is not PROMETHEUS_CLIENT:
+        title += " (OpenTelemetry metrics)"
+        description += (
+            " For services exporting through OpenTelemetry (instrument(..., "
+            "otel_metrics=True)): db.client.operation.duration and "
+            "openai_agents_session.* as the OTel SDK's Prometheus exporter or an "
+            "OpenTelemetry Collector writes them."
         )
+    board = (
+        dashboard.Dashboard(title)
+        .uid(uid(path))
+        .description(description)
         .tags(["openai-agents-session", "redis", "agents"])
         .editable()
         .tooltip(DashboardCursorSync.CROSSHAIR)
@@ -259,14 +313,14 @@ def build_dashboard() -> dashboard.Dashboard:
             .built_in(1)
         )
     )
-    for variable in _variables():
+    for variable in _variables(path):
         board = board.with_variable(variable)
     sections = {
         "Overview": _overview(),
-        "Traffic and errors": _traffic(),
-        "Latency": _latency(),
-        "Session contents": _sessions(),
-        "Telemetry and retries": _telemetry(),
+        "Traffic and errors": _traffic(path),
+        "Latency": _latency(path),
+        "Session contents": _sessions(path),
+        "Telemetry and retries": _telemetry(path),
     }
     panel_id = 1
     for title, panels in sections.items():

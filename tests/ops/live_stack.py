@@ -82,13 +82,15 @@ class LiveStack:
     ports: dict[str, int] = field(default_factory=dict)
     api: PrometheusAPI | None = None
 
-    def start_traffic(self, timeout: float = 30.0) -> dict[str, int]:
+    def start_traffic(self, timeout: float = 30.0, *, otel: bool = False) -> dict[str, int]:
+        """Start Valkey and the driver (``otel``: metrics through OpenTelemetry only)."""
         self.valkey.start()
         ready = self.directory / "driver-ready.json"
         with (self.directory / "driver.log").open("wb") as log:
             self.driver = subprocess.Popen(
                 [sys.executable, str(DRIVER), "--redis-url", self.valkey.url,
-                 "--ready-file", str(ready), "--seconds", str(DRIVER_SECONDS)],
+                 "--ready-file", str(ready), "--seconds", str(DRIVER_SECONDS),
+                 *(["--otel"] if otel else [])],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip

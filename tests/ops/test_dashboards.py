@@ -116,3 +116,74 @@ def test_recorded_series_the_dashboard_reads_are_recorded_by_the_rules(
             for target in panel["targets"]:
                 for name in RECORDED_SERIES.findall(target["expr"]):
                     assert name in recorded, f"{panel['title']}: {name} is not recorded"
+
+
+def test_each_export_path_has_a_dashboard_with_the_same_panels(boards: dict[str, Any]) -> None:
+    def layout(board: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [
+            (panel["type"], panel["title"], panel["gridPos"], len(panel.get("targets", [])))
+            for panel in board["panels"]
+        ]
+
+    prometheus = boards["openai-agents-session.json"]
+    otel = boards["openai-agents-session-otel.json"]
+    assert layout(otel) == layout(prometheus)
+    assert otel["uid"] != prometheus["uid"] and otel["title"] != prometheus["title"]
+
+
+def test_recorded_queries_are_the_same_on_both_dashboards(boards: dict[str, Any]) -> None:
+    """Both paths' rules record the same series: only raw queries differ."""
+
+    def targets(board: dict[str, Any]) -> list[str]:
+        return [target["expr"] for panel in panels(board) for target in panel["targets"]]
+
+    pairs = zip(
+        targets(boards["openai-agents-session.json"]),
+        targets(boards["openai-agents-session-otel.json"]),
+        strict=True,
+    )
+    differing = [(a, b) for a, b in pairs if a != b]
+    assert differing
+    for prometheus, otel in differing:
+        assert not RECORDED_SERIES.search(prometheus), prometheus
+        assert not RECORDED_SERIES.search(otel), otel
+
+
+def raw_series(board: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(panel title, family, matchers) of every raw (not recorded) series a panel reads."""
+    found = set()
+    for panel in panels(board):
+        for target in panel["targets"]:
+            for name, matchers in re.findall(r"\b([a-z_:]+)\{([^}]*)\}", target["expr"]):
+                if ":" not in name:
+                    family = re.sub(r"_(bucket|count|sum)$", "", name)
+                    found.add((panel["title"], family, matchers))
+    return found
+
+
+def test_otel_dashboard_reads_only_the_library_s_otel_series(boards: dict[str, Any]) -> None:
+    from openai_agents_session.instrumentation.metric_names import METRICS
+
+    otel_names = {row.prometheus_via_otel for row in METRICS}
+    board = boards["openai-agents-session-otel.json"]
+    for title, family, matchers in raw_series(board):
+        assert family in otel_names, (title, family)
+        assert 'otel_scope_name="openai_agents_session"' in matchers, title
+    for variable in board["templating"]["list"]:
+        if variable["type"] == "query":
+            assert 'otel_scope_name="openai_agents_session"' in variable["query"]
+
+
+def test_every_raw_panel_query_has_its_otel_counterpart(boards: dict[str, Any]) -> None:
+    from openai_agents_session.instrumentation.metric_names import by_prometheus_name
+
+    prometheus = boards["openai-agents-session.json"]
+    otel = {
+        (title, family)
+        for title, family, _ in raw_series(boards["openai-agents-session-otel.json"])
+    }
+    expected = {
+        (title, by_prometheus_name(family).prometheus_via_otel)
+        for title, family, _ in raw_series(prometheus)
+    }
+    assert expected == otel

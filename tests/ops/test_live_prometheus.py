@@ -18,6 +18,7 @@ checks that the committed files are the generator's output with the defaults).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -36,6 +37,11 @@ from .traffic_driver import UNEXPECTED
 DATA_DEADLINE = 30.0
 # Grafana's built-in interval variables; 10 s covers several 1 s scrapes.
 BUILTIN_VARIABLES = {"__rate_interval": "10s", "__interval": "2s", "__range": "1m"}
+
+
+PROMETHEUS_BOARD = "openai-agents-session.json"
+RECORDING_FILE = "openai_agents_session.recording.rules.yml"
+ALERTS_FILE = "openai_agents_session.alerts.rules.yml"
 
 
 def live_overrides(smallest_latency_bucket: float) -> dict[str, Any]:
@@ -82,21 +88,23 @@ class LiveCheck:
         return self.stack.ports
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCheck]:
+@contextlib.contextmanager
+def live_stack(
+    directory: Path, histogram: str, overrides: Callable[[float], dict[str, Any]], *, otel: bool
+) -> Iterator[LiveCheck]:
+    """The driver's traffic (through ``otel`` or not), scraped by Prometheus with every
+    rule file loaded, as users load them; thresholds from ``overrides(smallest bucket)``.
+    """
     prometheus = kit.binary("prometheus")
-    directory = tmp_path_factory.mktemp("live-prometheus")
     stack = LiveStack(directory)
     try:
-        stack.start_traffic()
-        buckets = bucket_bounds(
-            stack.scrape_driver(), "openai_agents_session_operation_duration_seconds"
-        )
+        stack.start_traffic(otel=otel)
+        buckets = bucket_bounds(stack.scrape_driver(), histogram)
         generator = kit.deploy_generator()
         defaults = generator.session_rules.load_thresholds(
             kit.DEPLOY / "prometheus" / "thresholds.yaml"
         )
-        thresholds = dataclasses.replace(defaults, **live_overrides(float(buckets[0])))
+        thresholds = dataclasses.replace(defaults, **overrides(float(buckets[0])))
         rule_dir = directory / "rules"
         rule_dir.mkdir()
         for relative, text in generator.render_rule_files(thresholds).items():
@@ -106,6 +114,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCheck]:
         yield LiveCheck(stack, stack.api, rule_dir, time.monotonic(), defaults, buckets)
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCheck]:
+    directory = tmp_path_factory.mktemp("live-prometheus")
+    histogram = "openai_agents_session_operation_duration_seconds"
+    with live_stack(directory, histogram, live_overrides, otel=False) as check:
+        yield check
 
 
 def until_all_answer(
@@ -136,54 +152,55 @@ def until_all_answer(
         time.sleep(0.5)
 
 
-def dashboard_targets() -> list[tuple[str, str, dict[str, str]]]:
-    """(panel title, expression, variables) of every target of every committed dashboard."""
-    targets = []
-    for board in kit.committed_dashboards().values():
-        variables = dict(BUILTIN_VARIABLES)
-        for variable in board["templating"]["list"]:
-            if variable["type"] == "query":
-                variables[variable["name"]] = variable["allValue"]
-        for panel in board["panels"]:
-            for target in panel.get("targets", []):
-                targets.append((panel["title"], target["expr"], variables))
-    return targets
+def dashboard_targets(board_name: str = PROMETHEUS_BOARD) -> list[tuple[str, str, dict[str, str]]]:
+    """(panel title, expression, variables) of every target of one committed dashboard."""
+    board = kit.committed_dashboards()[board_name]
+    variables = dict(BUILTIN_VARIABLES)
+    for variable in board["templating"]["list"]:
+        if variable["type"] == "query":
+            variables[variable["name"]] = variable["allValue"]
+    return [
+        (panel["title"], target["expr"], variables)
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+    ]
 
 
-def test_every_dashboard_query_returns_data(live: LiveCheck) -> None:
+def check_dashboard_queries(live: LiveCheck, board_name: str) -> None:
+    """Every target of ``board_name`` returns data as a range query."""
+
     def check(expr: str) -> Callable[[], str | None]:
         return lambda: None if live.api.range(expr) else "no data"
 
     checks = {
         f"{title} | {expr}": check(substitute(expr, variables))
-        for title, expr, variables in dashboard_targets()
+        for title, expr, variables in dashboard_targets(board_name)
     }
     assert len(checks) >= 25
     failures = until_all_answer(live, checks)
     assert not failures, "\n".join(f"{name}: {why}" for name, why in failures.items())
 
 
-def test_every_dashboard_variable_lists_values(live: LiveCheck) -> None:
+def check_dashboard_variables(live: LiveCheck, board_name: str) -> None:
+    """Every query variable of ``board_name`` lists values."""
+
     def has_values(selector: str, label: str) -> Callable[[], str | None]:
         return lambda: None if live.api.label_values(label, selector) else "no data"
 
     checks = {}
-    for board in kit.committed_dashboards().values():
-        for variable in board["templating"]["list"]:
-            if variable["type"] != "query":
-                continue
-            match = re.fullmatch(r"label_values\((.*), (\w+)\)", variable["query"])
-            assert match, f"unexpected variable query {variable['query']!r}"
-            selector = substitute(match.group(1), {"job": ".*", "instance": ".*"})
-            checks[variable["name"]] = has_values(selector, match.group(2))
+    for variable in kit.committed_dashboards()[board_name]["templating"]["list"]:
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.*), (\w+)\)", variable["query"])
+        assert match, f"unexpected variable query {variable['query']!r}"
+        selector = substitute(match.group(1), {"job": ".*", "instance": ".*"})
+        checks[variable["name"]] = has_values(selector, match.group(2))
     assert set(checks) == {"job", "instance", "operation"}
     assert not until_all_answer(live, checks)
 
 
-def test_every_rule_expression_returns_data(live: LiveCheck) -> None:
-    rules = kit.all_rules(live.rule_dir)
-    committed = {rule.get("record") or rule.get("alert") for rule in kit.all_rules()}
-    assert {rule.get("record") or rule.get("alert") for rule in rules} == committed
+def check_rule_expressions(live: LiveCheck, rules: list[dict[str, Any]]) -> None:
+    """Every expression of ``rules`` returns data as an instant query."""
 
     def check(expr: str) -> Callable[[], str | None]:
         return lambda: None if live.api.instant(expr) else "no data"
@@ -193,7 +210,9 @@ def test_every_rule_expression_returns_data(live: LiveCheck) -> None:
     assert not failures, "\n".join(f"{name}: {why}" for name, why in failures.items())
 
 
-def test_prometheus_evaluates_every_rule_without_error(live: LiveCheck) -> None:
+def check_rules_healthy(live: LiveCheck) -> None:
+    """Prometheus evaluates every loaded rule without error."""
+
     def check() -> str | None:
         unhealthy = [
             f"{rule['name']}: {rule['health']} {rule.get('lastError', '')}"
@@ -204,6 +223,46 @@ def test_prometheus_evaluates_every_rule_without_error(live: LiveCheck) -> None:
 
     assert not until_all_answer(live, {"rules": check})
     assert len(live.api.rules()) == len(kit.all_rules())
+
+
+def check_idle_service_alert(live: LiveCheck) -> None:
+    """The no-operations alert fires for the idle endpoint only."""
+    expr = next(
+        rule["expr"]
+        for rule in kit.all_rules(live.rule_dir)
+        if rule.get("alert") == "OpenAIAgentsSessionNoOperations"
+    )
+
+    def check() -> str | None:
+        instances = {series["metric"]["instance"] for series in live.api.instant(expr)}
+        idle = f"127.0.0.1:{live.ports['idle_port']}"
+        return None if instances == {idle} else f"no data: got {instances}, want only {idle}"
+
+    assert not until_all_answer(live, {"idle": check})
+
+
+def test_every_dashboard_query_returns_data(live: LiveCheck) -> None:
+    check_dashboard_queries(live, PROMETHEUS_BOARD)
+
+
+def test_every_dashboard_variable_lists_values(live: LiveCheck) -> None:
+    check_dashboard_variables(live, PROMETHEUS_BOARD)
+
+
+def test_every_rule_expression_returns_data(live: LiveCheck) -> None:
+    rules = kit.all_rules(live.rule_dir)
+    committed = {rule.get("record") or rule.get("alert") for rule in kit.all_rules()}
+    assert {rule.get("record") or rule.get("alert") for rule in rules} == committed
+    # This path's recording rules and the alerts; the OTel rules have their own test.
+    check_rule_expressions(
+        live,
+        kit.all_rules_of(live.rule_dir / RECORDING_FILE)
+        + kit.all_rules_of(live.rule_dir / ALERTS_FILE),
+    )
+
+
+def test_prometheus_evaluates_every_rule_without_error(live: LiveCheck) -> None:
+    check_rules_healthy(live)
 
 
 def test_latency_panel_shows_trace_exemplars(live: LiveCheck) -> None:
@@ -227,19 +286,8 @@ def test_latency_panel_shows_trace_exemplars(live: LiveCheck) -> None:
 
 
 def test_idle_service_trips_the_no_operations_alert(live: LiveCheck) -> None:
-    expr = next(
-        rule["expr"]
-        for rule in kit.all_rules(live.rule_dir)
-        if rule.get("alert") == "OpenAIAgentsSessionNoOperations"
-    )
-
-    def check() -> str | None:
-        instances = {series["metric"]["instance"] for series in live.api.instant(expr)}
-        idle = f"127.0.0.1:{live.ports['idle_port']}"
-        return None if instances == {idle} else f"no data: got {instances}, want only {idle}"
-
-    assert SCRAPE_JOB in kit.RULES.joinpath("openai_agents_session.alerts.rules.yml").read_text()
-    assert not until_all_answer(live, {"idle": check})
+    assert SCRAPE_JOB in kit.RULES.joinpath(ALERTS_FILE).read_text()
+    check_idle_service_alert(live)
 
 
 def test_default_latency_threshold_is_a_real_bucket(live: LiveCheck) -> None:

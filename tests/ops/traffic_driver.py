@@ -8,6 +8,9 @@ Run as a subprocess by ``test_live_prometheus.py``::
 It serves ``/metrics`` (OpenMetrics when Prometheus asks, so exemplars are scraped)
 for one registry that every instrumented session shares, and a second, empty
 ``/metrics`` standing for a service that is up but never touches its sessions.
+With ``--otel`` the sessions send their metrics through the OpenTelemetry path only
+(``otel_metrics=True, prometheus=False``) to an SDK ``MeterProvider`` whose reader
+is the OTel SDK's Prometheus exporter, serving that same ``/metrics``.
 The traffic covers every signal the dashboard and the rules read: normal reads,
 writes, pops and clears with a TTL; trims by ``max_items``; a key of the wrong type
 (errors); corrupt items pushed with a raw RPUSH; a logger that raises (telemetry
@@ -29,6 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -64,18 +70,27 @@ def message(turn: int) -> dict[str, str]:
 
 
 class Traffic:
-    def __init__(self, client: redis.asyncio.Redis, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        registry: CollectorRegistry,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
         self.client = client
         tracer_provider = TracerProvider()
+        # One path at a time, as a service would run: prometheus_client or OTel.
+        metrics: dict[str, Any] = {"registry": registry}
+        if meter_provider is not None:
+            metrics = {"otel_metrics": True, "meter_provider": meter_provider, "prometheus": False}
 
         def session(name: str, *, logger: Any = None, slow: float = 0.25, **options: Any) -> Any:
             store = RedisSession(name, client, key_prefix=PREFIX, **options)
             return instrument(
                 store,
-                registry=registry,
                 tracer_provider=tracer_provider,
                 logger=logger or QuietLogger(),
                 slow_threshold_seconds=slow,
+                **metrics,
             )
 
         self.conversations = [session(f"conversation-{n}", ttl=300) for n in range(4)]
@@ -121,8 +136,13 @@ class Traffic:
             traceback.print_exc()
 
 
-async def drive(redis_url: str, ready_file: Path, seconds: float) -> None:
+async def drive(redis_url: str, ready_file: Path, seconds: float, otel: bool) -> None:
     registry = CollectorRegistry()
+    meter_provider = None
+    if otel:
+        reader = PrometheusMetricReader(registry=registry)
+        resource = Resource.create({"service.name": "ops-check"})
+        meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
     metrics_server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
     idle_server, _ = start_http_server(0, addr="127.0.0.1", registry=CollectorRegistry())
     client = redis.asyncio.Redis.from_url(redis_url)
@@ -130,7 +150,7 @@ async def drive(redis_url: str, ready_file: Path, seconds: float) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        traffic = Traffic(client, registry)
+        traffic = Traffic(client, registry, meter_provider)
         await traffic.prepare()
         await traffic.safe_turn(0)  # metric families exist before anyone scrapes
         ready = {
@@ -148,6 +168,8 @@ async def drive(redis_url: str, ready_file: Path, seconds: float) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=0.1)
     finally:
         await client.aclose()
+        if meter_provider is not None:
+            meter_provider.shutdown()
         metrics_server.shutdown()
         idle_server.shutdown()
 
@@ -157,8 +179,9 @@ def main() -> None:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=90.0)
+    parser.add_argument("--otel", action="store_true", help="metrics through OpenTelemetry")
     args = parser.parse_args()
-    asyncio.run(drive(args.redis_url, args.ready_file, args.seconds))
+    asyncio.run(drive(args.redis_url, args.ready_file, args.seconds, args.otel))
 
 
 if __name__ == "__main__":
