@@ -94,6 +94,11 @@ async def _round_trips(port: int) -> dict[str, int]:
             counter.reset()
             await call()
             found[name] = counter.round_trips
+        turn = RedisSession(str(uuid.uuid4()), client, key_prefix=PREFIX, owner="owner-rt")
+        await turn.get_items()
+        counter.reset()
+        await turn.add_items(TURN)
+        found["creating write after the turn's read (owner)"] = counter.round_trips
         plain = RedisSession(str(uuid.uuid4()), client, key_prefix=PREFIX, max_age=3600)
         counter.reset()
         await plain.add_items(TURN)

@@ -71,6 +71,13 @@ async def test_creation_registers_once_then_writes_take_one_round_trip(
     again = RedisSession(f"{owner}-s", client, owner=owner, observer=Observer())
     await again.add_items([item("c")])
     assert events[-1].round_trips == 1
+    # An agent turn reads first: a new conversation's read tells its write to register
+    # up front, so the first turn's write takes two round trips, not three.
+    turn = RedisSession(f"{owner}-t", client, owner=owner, observer=Observer())
+    assert await turn.get_items() == []
+    await turn.add_items([item("hello")])
+    assert events[-1].round_trips == 2
+    assert await OwnerIndex(client).sessions(owner) == [f"{owner}-s", f"{owner}-t"]
 
 
 async def test_gone_sessions_are_never_listed_and_pruned_when_old(

@@ -181,6 +181,10 @@ class RedisSession(SessionABC):
         # The score of this object's latest registration with the owner's index
         # (0: none yet); a write that creates the session needs a recent one.
         self._registration = 0
+        # A read found the session empty: the next write probably creates it, so it
+        # registers first rather than be refused once (a new conversation's first
+        # turn: two round trips instead of three).
+        self._probably_new = False
         self._clients = clients
         self._observer = observer
         self._rearm = options.rearm_clock(clients)
@@ -251,6 +255,7 @@ class RedisSession(SessionABC):
             round_trips += trips
             items, corrupt, size = decode_items(raw_items)
             complete = length is not None and len(raw_items) >= length
+            self._probably_new = length == 0 and self.owner is not None
             if limit is None or window is None or len(items) >= limit or complete:
                 items = items if limit is None else items[-limit:]
                 event = StoreEvent(
@@ -405,7 +410,13 @@ class RedisSession(SessionABC):
     ) -> tuple[WriteReplyT, int]:
         """Run a write script; registers the session with its owner first when the
         script says the write would create it unregistered (then sends it again)."""
-        reply, trips = await self._execute(script, operation_id, *args)
+        trips = 0
+        if self._probably_new:
+            self._probably_new = False
+            await self._register()
+            trips += 1
+        reply, more = await self._execute(script, operation_id, *args)
+        trips += more
         attempts = 1
         while reply.unregistered:
             if attempts >= _REGISTRATION_ATTEMPTS:
@@ -414,18 +425,21 @@ class RedisSession(SessionABC):
                     "session with its owner's index in a row; the clocks of the nodes "
                     "holding the session and the index may differ by more than a minute"
                 )
-            assert self.owner is not None  # only sessions with an owner are refused
-            self._registration = await register(
-                self._client(),
-                self.key_prefix,
-                self.owner,
-                self.session_id,
-                max_age_ms=self.options.max_age_ms,
-                migration_wait=self.options.migration_wait,
-            )
-            more, extra = await self._execute(script, operation_id, *args)
-            reply, trips, attempts = more, trips + extra + 1, attempts + 1
+            await self._register()
+            reply, more = await self._execute(script, operation_id, *args)
+            trips, attempts = trips + more + 1, attempts + 1
         return reply, trips
+
+    async def _register(self) -> None:
+        assert self.owner is not None  # only sessions with an owner register
+        self._registration = await register(
+            self._client(),
+            self.key_prefix,
+            self.owner,
+            self.session_id,
+            max_age_ms=self.options.max_age_ms,
+            migration_wait=self.options.migration_wait,
+        )
 
     async def _execute(
         self, script: Script[Reply], operation_id: str, *args: Any
