@@ -5,6 +5,11 @@ empty directory before the workers start; each worker writes its metrics there a
 ``/metrics`` adds them up. A worker that exits is marked dead so that its live
 gauges go (counters and histograms keep their totals either way).
 
+With ``OTEL_METRICS_EXPORTER=otlp`` the session metrics go over OTLP instead: each
+worker exports its own (its own ``service.instance.id``) and, when gunicorn stops or
+replaces it, exports once more from the app's lifespan shutdown, within
+``graceful_timeout``; nothing of theirs goes through ``PROMETHEUS_MULTIPROC_DIR``.
+
 In the container the root filesystem is read-only and only ``/tmp`` is writable (a
 memory-backed volume): gunicorn's worker heartbeat files go to Python's temporary
 directory, and the image puts ``PROMETHEUS_MULTIPROC_DIR`` under it.

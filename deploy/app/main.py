@@ -18,8 +18,19 @@ or with several workers, as in production::
 Environment: ``REDIS_URL`` (redis://localhost:6379/0), ``TTL_SECONDS`` (3600),
 ``MAX_ITEMS`` (200), ``OPENAI_AGENTS_SESSION_ID_KEY`` (the key of hashed session ids,
 the same in every worker), ``OTEL_EXPORTER_OTLP_ENDPOINT`` (export traces over OTLP),
-``MODEL`` (an OpenAI model; without it, or without ``OPENAI_API_KEY``, an offline
-scripted model answers so the service runs anywhere).
+``OTEL_METRICS_EXPORTER`` (``otlp``: the session metrics go over OTLP through the
+OpenTelemetry metrics API instead of ``/metrics``), ``MODEL`` (an OpenAI model;
+without it, or without ``OPENAI_API_KEY``, an offline scripted model answers so the
+service runs anywhere).
+
+Metrics over OTLP: with ``OTEL_METRICS_EXPORTER=otlp`` each worker process has its own
+meter provider, exporting every ``OTEL_METRIC_EXPORT_INTERVAL`` ms (60000) to
+``OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/metrics``,
+and once more when the worker stops (the lifespan's shutdown), so a restarted or
+scaled-down worker loses nothing. Each worker is its own ``service.instance.id``: a
+collector or backend adds the workers up. The OTel specification makes ``otlp`` the
+default of ``OTEL_METRICS_EXPORTER``; this app keeps ``/metrics`` unless asked, so an
+endpoint set for traces alone does not move its metrics.
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ from agents import Agent, RunConfig, Runner, set_tracing_disabled
 from agents.testing import ScriptedModel, assistant_message
 from fastapi import FastAPI, Request, Response
 from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -73,10 +86,35 @@ def setup_tracing() -> TracerProvider:
     return provider
 
 
+def setup_metrics() -> MeterProvider | None:
+    """A meter provider exporting over OTLP when ``OTEL_METRICS_EXPORTER=otlp``, else None.
+
+    Created in each worker (the lifespan runs after gunicorn forks): a provider's
+    export thread does not survive a fork.
+    """
+    if os.environ.get("OTEL_METRICS_EXPORTER", "").strip().lower() != "otlp":
+        return None
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    os.environ.setdefault("OTEL_SERVICE_NAME", "agent-app")
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    provider = MeterProvider(metric_readers=[reader], resource=Resource.create())
+    return provider
+
+
+def session_metrics(app: FastAPI) -> dict[str, Any]:
+    """``instrument``'s metric options: one path, so dashboards never count a call twice."""
+    provider = app.state.meter_provider
+    if provider is None:
+        return {}
+    return {"meter_provider": provider, "prometheus": False}
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(setting("LOG_LEVEL", "INFO"))
     provider = setup_tracing()
+    app.state.meter_provider = setup_metrics()
     # The SDK's own trace export goes to OpenAI's dashboard: off unless a key is set.
     set_tracing_disabled(not os.environ.get("OPENAI_API_KEY"))
     app.state.redis = redis.Redis.from_url(setting("REDIS_URL", "redis://localhost:6379/0"))
@@ -85,6 +123,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await app.state.redis.aclose()
         provider.shutdown()
+        if app.state.meter_provider is not None:
+            # Exports what this worker counted since the last export, before it exits.
+            app.state.meter_provider.shutdown()
 
 
 app = FastAPI(title="agent-app", lifespan=lifespan)
@@ -108,7 +149,7 @@ async def take_turn(conversation_id: str, turn: Turn, request: Request) -> dict[
     result = await Runner.run(
         AGENT,
         turn.message,
-        session=instrument(store),
+        session=instrument(store, **session_metrics(request.app)),
         run_config=RunConfig(model=model_for(turn.message)),
     )
     return {"reply": str(result.final_output)}

@@ -244,8 +244,9 @@ def test_every_in_cluster_address_the_kit_uses_is_a_service_of_the_kit() -> None
     _assert_service_serves(_service_port(env["REDIS_URL"]))
     _assert_service_serves(_service_port(env["OTEL_EXPORTER_OTLP_ENDPOINT"]))
     collector = yaml.safe_load((kit.DEPLOY / "compose" / "otel-collector.yaml").read_text())
-    for exporter in collector["exporters"].values():
-        _assert_service_serves(_service_port(exporter["endpoint"]))
+    for name, exporter in collector["exporters"].items():
+        if name != "prometheus":  # it listens (scraped), it sends nowhere
+            _assert_service_serves(_service_port(exporter["endpoint"]))
     datasource_map = kit_objects[("ConfigMap", "openai-agents-session-tempo-datasource")]
     (datasource,) = yaml.safe_load(next(iter(datasource_map["data"].values())))["datasources"]
     namespace = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())["namespace"]
@@ -288,3 +289,42 @@ def test_no_tracked_file_is_ignored_by_git() -> None:
     if listed.returncode != 0:
         pytest.skip("not a git checkout")
     assert listed.stdout.split() == []
+
+
+def _collector_config() -> dict[str, Any]:
+    return dict(yaml.safe_load((kit.DEPLOY / "compose" / "otel-collector.yaml").read_text()))
+
+
+def test_the_collector_serves_otlp_metrics_where_both_kits_scrape_it() -> None:
+    collector = _collector_config()
+    pipeline = collector["service"]["pipelines"]["metrics"]
+    assert pipeline["receivers"] == ["otlp"] and pipeline["exporters"] == ["prometheus"]
+    port = urlsplit(f"tcp://{collector['exporters']['prometheus']['endpoint']}").port
+    # Compose: Prometheus scrapes the collector, keeping the senders' job and instance.
+    scrape = yaml.safe_load((kit.DEPLOY / "compose" / "prometheus.yml").read_text())
+    (job,) = [j for j in scrape["scrape_configs"] if j["job_name"] == "otel-collector"]
+    assert job["honor_labels"] is True
+    assert job["static_configs"][0]["targets"] == [f"otel-collector:{port}"]
+    # Kubernetes: the Service's port, named as the ServiceMonitor's endpoint, honorLabels.
+    by_kind = _by_kind_and_name()
+    service = by_kind[("Service", "otel-collector")]
+    (metrics_port,) = [p for p in service["spec"]["ports"] if p["port"] == port]
+    monitor = by_kind[("ServiceMonitor", "otel-collector")]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] == metrics_port["name"] and endpoint["honorLabels"] is True
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+
+
+def test_both_kits_switch_the_app_s_metrics_with_one_variable() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert services["app"]["environment"]["OTEL_METRICS_EXPORTER"] == (
+        "${OTEL_METRICS_EXPORTER:-none}"
+    )
+    deployment = _by_kind_and_name()[("Deployment", "agent-app")]
+    (app,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "app"]
+    env = {variable["name"]: variable.get("value") for variable in app["env"]}
+    assert env["OTEL_METRICS_EXPORTER"] == "none"
+    # The app reads exactly that variable and value.
+    assert 'os.environ.get("OTEL_METRICS_EXPORTER"' in (kit.DEPLOY / "app" / "main.py").read_text()
