@@ -177,8 +177,9 @@ def test_rm_with_yes_deletes_the_list_and_its_popped_items_and_keeps_its_log(
     store.write("leaving", messages(4))
     store.pop("leaving")
     store.write("staying", messages(1))
-    keys = session_keys(store.key("leaving"))  # the list, the log, the popped items
-    assert [store.admin.exists(key) for key in keys] == [1, 1, 1]
+    # The list, the log, the popped items and the life hash (none: no max_age, no owner).
+    keys = session_keys(store.key("leaving"))
+    assert [store.admin.exists(key) for key in keys] == [1, 1, 1, 0]
 
     result = store.cli("sessions", "rm", "leaving", "--yes", "--json")
 
@@ -191,7 +192,7 @@ def test_rm_with_yes_deletes_the_list_and_its_popped_items_and_keeps_its_log(
     }
     # The log (expiring, ids only) is what keeps a late copy of a write from re-creating
     # it; the popped items are content, and go.
-    assert [store.admin.exists(key) for key in keys] == [0, 1, 0]
+    assert [store.admin.exists(key) for key in keys] == [0, 1, 0, 0]
     assert store.admin.llen(store.key("staying")) == 1
 
 
