@@ -43,10 +43,18 @@ class Store:
     def key(self, session_id: str) -> str:
         return f"{self.prefix}:{session_id}"
 
-    def write(self, session_id: str, items: Sequence[Any], *, ttl: int | None = None) -> None:
+    def write(
+        self,
+        session_id: str,
+        items: Sequence[Any],
+        *,
+        ttl: int | None = None,
+        owner: str | None = None,
+        max_age: int | None = None,
+    ) -> None:
         async def add() -> None:
             async with RedisSession.from_url(
-                session_id, self.url, key_prefix=self.prefix, ttl=ttl
+                session_id, self.url, key_prefix=self.prefix, ttl=ttl, owner=owner, max_age=max_age
             ) as session:
                 await session.add_items(list(items))
 
@@ -104,6 +112,16 @@ def store(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) ->
         url = server.url
     try:
         yield Store(url, prefix, admin, capsys)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def cluster_store(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> Iterator[Store]:
+    host, port = cluster.startup_nodes[0]
+    admin = redis.RedisCluster(host=host, port=port)
+    try:
+        yield Store(cluster.url, f"cli-{uuid.uuid4().hex[:8]}", admin, capsys)
     finally:
         admin.close()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,17 @@ def test_listing_sessions_does_not_import_the_agents_sdk_at_all(
     imported = _imported(["sessions", "ls", "--json", "--redis-url", valkey_server.url])
 
     assert imported["loaded"] == []
+
+
+def test_the_owner_commands_do_not_import_the_agents_sdk_at_all(
+    valkey_server: ServerProcess, tmp_path: Path
+) -> None:
+    target = ["--redis-url", valkey_server.url, "--key-prefix", f"imports-{uuid.uuid4().hex[:8]}"]
+    commands = [
+        ["sessions", "ls", "--owner", "someone", "--json", *target],
+        ["sessions", "rm", "--owner", "someone", "--dry-run", "--json", *target],
+        ["sessions", "export", "--owner", "someone", str(tmp_path / "out.jsonl"), *target],
+    ]
+
+    for argv in commands:
+        assert _imported(argv)["loaded"] == [], argv

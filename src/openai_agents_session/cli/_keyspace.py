@@ -142,6 +142,17 @@ class Keyspace:
                 )
         return summaries
 
+    async def server_ms(self, key: str) -> int:
+        """The clock (``TIME``, ms) of the server holding ``key``: the one that stamps it."""
+        client = self.client
+        if isinstance(client, RedisCluster):
+            await client.initialize()
+            node = client.get_node_from_key(key)
+            seconds, micros = await client.execute_command("TIME", target_nodes=node)
+        else:
+            seconds, micros = await client.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
     async def key_type(self, key: str) -> str:
         return _text(await self.client.type(key))
 

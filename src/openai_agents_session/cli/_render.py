@@ -95,7 +95,8 @@ def location(redis_url: str, key_prefix: str) -> RenderableType:
 def sessions_table(summaries: Sequence[SessionSummary], title: str) -> RenderableType:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    # The title may quote an owner: text, never markup.
+    table = Table(title=safe_text(title), title_justify="left")
     table.add_column("session id", overflow="fold")
     table.add_column("items", justify="right")
     table.add_column("ttl", justify="right")
@@ -123,6 +124,7 @@ def session_header(detail: SessionDetail) -> RenderableType:
         ("key", detail.key),
         ("items", str(len(detail.items))),
         ("ttl", format_ttl(detail.ttl_seconds)),
+        ("max age", _age_line(detail)),
         ("memory", format_bytes(detail.memory_bytes)),
         ("payload", format_bytes(detail.payload_bytes)),
         ("companion keys", ", ".join(detail.companions) or "none"),
@@ -135,6 +137,17 @@ def session_header(detail: SessionDetail) -> RenderableType:
             "corrupt", Text(f"{len(corrupt)} item(s) are not JSON: index {shown}", style="red")
         )
     return grid
+
+
+def _age_line(detail: SessionDetail) -> str:
+    age = detail.age
+    if age is None:
+        return "none (no max_age)"
+    removed_at = age.removed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        f"{format_ttl(age.age_seconds)} old; removed at the latest at {removed_at} "
+        f"(in {format_ttl(age.remaining_seconds)})"
+    )
 
 
 def item_table(detail: SessionDetail, last: int, *, content: bool) -> RenderableType:

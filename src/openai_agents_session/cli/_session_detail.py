@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from ..store.codec import CorruptItem, decode_item
-from ..store.keys import COMPANIONS, companion_key, popped_items_key
+from ..store.keys import COMPANIONS, companion_key, life_key, popped_items_key
 from ._errors import CliError
 from ._keyspace import Keyspace
 
 __all__ = [
+    "SessionAge",
     "SessionDetail",
     "StoredItem",
     "count_items",
@@ -66,14 +68,44 @@ class StoredItem:
 
 
 @dataclass(frozen=True)
+class SessionAge:
+    """How old a session with ``max_age`` is, and when its age removes it.
+
+    From the life hash's ``born`` and ``until`` (ms of the server's clock) and the
+    server's ``TIME`` of the node holding the session, so no client clock is involved.
+    """
+
+    born_ms: int
+    until_ms: int
+    now_ms: int
+
+    @property
+    def age_seconds(self) -> float:
+        return max(self.now_ms - self.born_ms, 0) / 1000
+
+    @property
+    def remaining_seconds(self) -> float:
+        return max(self.until_ms - self.now_ms, 0) / 1000
+
+    @property
+    def removed_at(self) -> datetime:
+        return datetime.fromtimestamp(self.until_ms / 1000, tz=timezone.utc)
+
+    def removed_at_iso(self) -> str:
+        return self.removed_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
 class SessionDetail:
     session_id: str
     key: str
     items: tuple[StoredItem, ...]
     ttl_seconds: float | None
     memory_bytes: int | None
-    # The store's keys next to the list that exist now ("ops", "popped").
+    # The store's keys next to the list that exist now ("ops", "popped", "life").
     companions: tuple[str, ...]
+    # None: the session has no max_age.
+    age: SessionAge | None = None
 
     @property
     def corrupt_indexes(self) -> list[int]:
@@ -107,10 +139,11 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
     pipe.lrange(key, 0, -1)
     pipe.pttl(key)
     pipe.memory_usage(key)
+    pipe.hmget(life_key(key), "born", "until")
     for name in COMPANIONS:
         pipe.exists(companion_key(key, name))
-    raw_items, pttl, memory, *found = await pipe.execute(raise_on_error=False)
-    for reply in (raw_items, pttl):
+    raw_items, pttl, memory, life, *found = await pipe.execute(raise_on_error=False)
+    for reply in (raw_items, pttl, life):
         if isinstance(reply, Exception):
             raise reply
     items = tuple(_decode(index, raw) for index, raw in enumerate(raw_items))
@@ -125,7 +158,23 @@ async def load_session(keyspace: Keyspace, session_id: str) -> SessionDetail:
             for name, exists in zip(COMPANIONS, found, strict=True)
             if isinstance(exists, int) and exists > 0
         ),
+        age=await _age(keyspace, key, life),
     )
+
+
+async def _age(keyspace: Keyspace, key: str, life: list[bytes | str | None]) -> SessionAge | None:
+    born, until = (_milliseconds(value) for value in life)
+    if born is None or until is None:
+        return None
+    return SessionAge(born, until, await keyspace.server_ms(key))
+
+
+def _milliseconds(value: bytes | str | None) -> int | None:
+    # The store writes integers; anything else is not its life hash's field.
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _decode(index: int, raw: bytes | str) -> StoredItem:

@@ -21,7 +21,8 @@ from ._connection import open_keyspace
 from ._errors import CliError, operator_line, redact_url
 from ._keyspace import Keyspace, SessionSummary
 from ._nesting import nested_prefix_note
-from ._remove import add_rm_parser, remove_sessions
+from ._owners import OWNER_HELP, check_owner, export_owner, no_sessions_note, owner_sessions
+from ._remove import add_rm_parser, check_rm_arguments, remove_sessions
 from ._session_detail import SessionDetail, load_session
 
 __all__ = ["add_sessions_parser"]
@@ -55,8 +56,9 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
     ls = actions.add_parser("ls", parents=[target], help="sessions with items, TTL and memory")
     ls.add_argument(
-        "--match", default="*", metavar="GLOB", help="glob on the session id (default: *)"
+        "--match", metavar="GLOB", help="glob on the session id (default: *; not with --owner)"
     )
+    ls.add_argument("--owner", help=f"only the sessions of this owner ({OWNER_HELP})")
     ls.add_argument("--sort", choices=("id", "items", "ttl", "memory"), default="id")
     ls.add_argument("--desc", action="store_true", help="largest first")
     ls.add_argument("--min-items", type=int, default=0, metavar="N")
@@ -79,8 +81,20 @@ def add_sessions_parser(commands: argparse._SubParsersAction[Any]) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(command=_show)
 
-    export = actions.add_parser("export", parents=[target], help="a session's items as JSON lines")
-    export.add_argument("session_id")
+    export = actions.add_parser(
+        "export",
+        parents=[target],
+        help="a session's items, or all of an owner's sessions, as JSON lines",
+        description="export SESSION_ID [-o FILE]: one line per item of the session. "
+        "export --owner OWNER FILE: one line per session of the owner, "
+        '{"session_id": "...", "items": [...]}, the items oldest first.',
+    )
+    export.add_argument(
+        "session_id", nargs="?", metavar="SESSION_ID", help="the session (with --owner: FILE)"
+    )
+    export.add_argument(
+        "--owner", help=f"every session of this owner ({OWNER_HELP}) into FILE, one per line"
+    )
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     export.add_argument(
         "--force", action="store_true", help="overwrite FILE if it exists (default: refuse)"
@@ -140,8 +154,19 @@ _SORT_KEYS: dict[str, Callable[[SessionSummary], Any]] = {
 
 
 async def _ls(args: argparse.Namespace) -> int:
+    if args.owner is not None:
+        check_owner(args.owner)
+        if args.match is not None:
+            raise CliError(
+                f"--match {args.match!r} and --owner {args.owner!r} cannot be combined: "
+                "--owner lists the owner's sessions from its index, --match scans ids; "
+                "use one (with --json, filter the owner's ids with jq)"
+            )
     async with _keyspace(args) as keyspace:
-        found = await _collect(keyspace, args.match, quiet=args.json)
+        if args.owner is None:
+            found = await _collect(keyspace, args.match or "*", quiet=args.json)
+        else:
+            found = await owner_sessions(keyspace, args.owner)
     matching = [s for s in found if s.items >= args.min_items]
     matching.sort(key=_SORT_KEYS[args.sort], reverse=args.desc)
     limit = args.limit
@@ -153,15 +178,21 @@ async def _ls(args: argparse.Namespace) -> int:
         return 0
     out = _render.console()
     out.print(_render.location(args.redis_url, args.key_prefix))
+    if not chosen and args.owner is not None:
+        out.print(_render.safe_text(operator_line(no_sessions_note(args.owner, args))))
+        return 0
     if not chosen:
-        out.print(_render.safe_text(f"no sessions match {args.match!r}"))
+        out.print(_render.safe_text(f"no sessions match {args.match or '*'!r}"))
         return 0
     title = f"{len(matching)} sessions"
     if len(chosen) < len(matching):
         title = f"{len(chosen)} of {len(matching)} sessions (--limit N or --all for more)"
+    if args.owner is not None:
+        title += f" of owner {args.owner!r}"
     out.print(_render.sessions_table(chosen, title))
+    # The owner's index names its sessions exactly; only a scan meets nested prefixes.
     note = nested_prefix_note(args.key_prefix, (s.session_id for s in matching))
-    if note is not None:
+    if note is not None and args.owner is None:
         print(operator_line(note, args.redis_url), file=sys.stderr)
     return 0
 
@@ -170,6 +201,7 @@ async def _show(args: argparse.Namespace) -> int:
     detail = await _load(args)
     if args.json:
         shown = detail.items[-args.last :] if args.last > 0 else ()
+        age = detail.age
         _render.print_json(
             {
                 "session_id": detail.session_id,
@@ -179,6 +211,9 @@ async def _show(args: argparse.Namespace) -> int:
                 "memory_bytes": detail.memory_bytes,
                 "payload_bytes": detail.payload_bytes,
                 "companion_keys": list(detail.companions),
+                "age_seconds": age.age_seconds if age else None,
+                "removed_by_age_at": age.removed_at_iso() if age else None,
+                "max_age_remaining_seconds": age.remaining_seconds if age else None,
                 "corrupt_indexes": detail.corrupt_indexes,
                 "last_items": [item.as_json(content=args.content) for item in shown],
             }
@@ -198,6 +233,12 @@ async def _load(args: argparse.Namespace) -> SessionDetail:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.owner is not None:
+        return export_owner(args)
+    if args.session_id is None:
+        raise CliError(
+            "name the session to export: export SESSION_ID, or export --owner OWNER FILE"
+        )
     if args.output and not args.force and os.path.lexists(args.output):
         # Checked before connecting: an export must never cost an earlier one.
         raise CliError(f"{args.output!r} exists; add --force to overwrite it")
@@ -227,6 +268,7 @@ def _write_lines(file: TextIO, lines: Sequence[str]) -> None:
 
 
 async def _rm(args: argparse.Namespace) -> int:
+    check_rm_arguments(args)
     async with _keyspace(args) as keyspace:
         return await remove_sessions(keyspace, args)
 
