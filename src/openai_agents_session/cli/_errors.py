@@ -22,6 +22,7 @@ from redis.exceptions import (
 )
 
 from .._redaction import escape_control, redact_text, redact_url, url_secrets
+from ..errors import StorePermissionError
 from . import _probes
 from ._connection import TIMEOUT_SECONDS
 
@@ -149,10 +150,18 @@ def describe_redis_error(exc: RedisError | RedisClusterException, url: str) -> s
         )
     elif isinstance(exc, AuthenticationError):
         message = _authentication(exc, where, url)
+    elif isinstance(exc, StorePermissionError):
+        # The store's words name what to grant, also when the server does not (a
+        # command refused inside a script on Redis 7.0): kept whole.
+        store_advice = redact_text(str(exc), url).split("\n", 1)[0]
+        message = (
+            f"the Redis user of {where} may not run this command: {store_advice}; "
+            "for the operator CLI that rule is README's ACL SETUSER sessions-cli"
+        )
     elif isinstance(exc, (AuthorizationError, NoPermissionError)):
         message = (
-            f"the Redis user of {where} may not run this command ({reason}); "
-            "grant it SCAN, TYPE, LLEN, LRANGE, PTTL, MEMORY and DEL on the session keys"
+            f"the Redis user of {where} may not run this command ({reason}); grant it the "
+            "operator CLI's rule of README 'Redis permissions' (ACL SETUSER sessions-cli ...)"
         )
     elif isinstance(exc, RedisClusterException) and "Cluster mode is not enabled" in str(exc):
         message = (
