@@ -15,14 +15,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Runs the demo in a fresh interpreter and prints the distributions it imported
 # (leaving out what the interpreter loads by itself, such as setuptools' .pth hook).
+# Each module is traced to the distribution that installed its file: several
+# distributions share a namespace package's top-level name (opentelemetry), so
+# the name alone would count every installed one.
 PROBE = """
-import importlib.metadata as metadata, json, sys
+import importlib.metadata as metadata, json, os, sys
 before = set(sys.modules)
 from openai_agents_session.cli import main
 code = main(["demo", "--sessions", "2", "--turns", "1", "--model-delay", "0",
              "--metrics-port", "0", "--json"])
-owners = metadata.packages_distributions()
-used = {d for m in set(sys.modules) - before for d in owners.get(m.split(".")[0], [])}
+installed_by = {
+    os.path.realpath(dist.locate_file(path)): dist.metadata["Name"]
+    for dist in metadata.distributions()
+    for path in dist.files or ()
+}
+used = set()
+for name in set(sys.modules) - before:
+    path = getattr(sys.modules[name], "__file__", None)
+    if path and os.path.realpath(path) in installed_by:
+        used.add(installed_by[os.path.realpath(path)])
 print(json.dumps({"code": code, "used": sorted(used)}), file=sys.stderr)
 """
 
