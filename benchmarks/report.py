@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lifecycle import render_lifecycle
 from machine import describe_run
 from markdown import DASH, TIMES, num, percent, ratio, spread, table
 from report_metrics import render_metrics
@@ -289,6 +290,17 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _memory(results["memory"]) + _capacity(results)
     if "oplog" in results:
         lines += render_oplog(results["oplog"])
+    if "lifecycle" in results:
+        lines += [
+            "## Data lifecycle",
+            "",
+            "`max_age` and `owner` next to the same agent turns without them, on one server "
+            "(median of the rounds; server CPU is the time `INFO commandstats` gives the "
+            "commands the client sent):",
+            "",
+            render_lifecycle(results["lifecycle"]),
+            "",
+        ]
     if "busy_session" in results:
         lines += render_busy_session(results["busy_session"])
     if "eviction" in results:

@@ -34,6 +34,7 @@ from budget import measure_budget
 from busy_session import measure_busy_session
 from eviction import Cell, measure_eviction
 from items import conversation, mean_item_bytes
+from lifecycle import measure_lifecycle
 from machine import describe_machine, describe_versions
 from memory import measure_memory
 from metrics_budget import measure_metrics_budget
@@ -54,6 +55,7 @@ SECTIONS = (
     "per_operation",
     "memory",
     "oplog",
+    "lifecycle",
     "busy_session",
     "eviction",
 )
@@ -203,6 +205,9 @@ async def _measure(port: int, plan: Plan, sections: list[str]) -> dict[str, Any]
         if "oplog" in sections:
             _say("operation log: bytes per logged operation ...")
             results["oplog"] = await measure_operation_log(clients["python"], items)
+        if "lifecycle" in sections:
+            _say("data lifecycle: memory, round trips, server CPU, erase ...")
+            results["lifecycle"] = await measure_lifecycle(port, quick=plan.mode == "quick")
         if "busy_session" in sections:
             _say("one busy session: writes per second ...")
             results["busy_session"] = await measure_busy_session(
