@@ -5,6 +5,7 @@ On Valkey, Redis 7.0 and a 3-primary cluster (the ``client`` fixture).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -91,7 +92,8 @@ async def test_gone_sessions_are_never_listed_and_pruned_when_old(
     key = owner_index_key("openai_agents_session", owner)
     # Young entries stay: a write may still be creating that session with them.
     assert await client.zcard(key) == 1
-    monkeypatch.setattr("openai_agents_session.store.owners.PRUNE_AFTER_MS", -1)
+    monkeypatch.setattr("openai_agents_session.store.owners.PRUNE_AFTER_MS", 1)
+    await asyncio.sleep(0.01)
     assert await index.sessions(owner) == []
     assert await client.exists(key) == 0
 

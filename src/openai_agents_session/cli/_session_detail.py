@@ -197,8 +197,8 @@ def session_keys(key: str) -> list[str | bytes]:
 
 
 async def delete_session(keyspace: Keyspace, session_id: str) -> int:
-    """Delete the session's list and the items its recent pops kept; returns how many
-    lists existed.
+    """Delete the session's list, the items its recent pops kept and its age; returns
+    how many lists existed.
 
     The operation log stays until it expires (two minutes after the last write): it
     holds operation ids only, no content, and it is what makes a late copy of an
@@ -208,7 +208,8 @@ async def delete_session(keyspace: Keyspace, session_id: str) -> int:
     key = await _require_list(keyspace, session_id)
     pipe = keyspace.client.pipeline(transaction=False)
     pipe.delete(key)
-    # Content: the items of the last pops, kept for their replays.
-    pipe.delete(popped_items_key(key))
+    # Content: the items of the last pops, kept for their replays; and the session's
+    # age (max_age), so that a new conversation under this id starts a new one.
+    pipe.delete(popped_items_key(key), life_key(key))
     deleted, _ = await pipe.execute()
     return int(deleted)

@@ -96,20 +96,29 @@ return length
     int,
 )
 
-# KEYS[1]: the owner's index; ARGV: session id, score, session id, score...
-# Removes each entry still at the score it was seen with; returns how many.
+# KEYS[1]: the owner's index; ARGV[1]: ms an entry must be older than (by this node's
+# clock, the one that scored it; 0: any age), then session id, score, session id,
+# score... Removes each entry still at the score it was seen with; returns how many.
 FORGET = Script(
     "forget_sessions",
     """
+local older_than = tonumber(ARGV[1])
+local now_ms = 0
+if older_than > 0 then
+  local now = redis.call('TIME')
+  now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
 local removed = 0
-for index = 1, #ARGV, 2 do
-  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[index])) == tonumber(ARGV[index + 1]) then
+for index = 2, #ARGV, 2 do
+  local score = tonumber(ARGV[index + 1])
+  if tonumber(redis.call('ZSCORE', KEYS[1], ARGV[index])) == score
+      and (older_than == 0 or now_ms - score > older_than) then
     removed = removed + redis.call('ZREM', KEYS[1], ARGV[index])
   end
 end
 return removed
 """,
-    ("evalsha", "eval", "zscore", "zrem"),
+    ("evalsha", "eval", "time", "zscore", "zrem"),
     int,
 )
 
@@ -185,13 +194,9 @@ class OwnerIndex:
         """
         entries = await self._entries(owner)
         live = await self._live([session_id for session_id, _ in entries])
-        now_ms = await self._server_ms()
-        gone = [
-            (session_id, score)
-            for (session_id, score), alive in zip(entries, live, strict=True)
-            if not alive and now_ms - score > PRUNE_AFTER_MS
-        ]
-        await self._forget(owner, gone)
+        gone = [entry for entry, alive in zip(entries, live, strict=True) if not alive]
+        # Only old enough entries: a younger one may be a write creating its session now.
+        await self._forget(owner, gone, older_than_ms=PRUNE_AFTER_MS)
         return [session_id for (session_id, _), alive in zip(entries, live, strict=True) if alive]
 
     async def export(self, owner: str) -> AsyncIterator[tuple[str, list[Any]]]:
@@ -234,7 +239,7 @@ class OwnerIndex:
         removed = await _bounded(erase_one, entries)
         # Only now, after every session's data is gone: a crash before this line
         # leaves the index whole, and the next run erases what is left.
-        await self._forget(owner, entries)
+        await self._forget(owner, entries, older_than_ms=0)
         return sum(1 for items in removed if items > 0)
 
     # ------------------------------------------------------------------ internals
@@ -254,11 +259,13 @@ class OwnerIndex:
 
         return await _bounded(exists, session_ids)
 
-    async def _forget(self, owner: str, entries: Sequence[tuple[str, int]]) -> None:
+    async def _forget(
+        self, owner: str, entries: Sequence[tuple[str, int]], *, older_than_ms: int
+    ) -> None:
         index = owner_index_key(self.key_prefix, owner)
         for start in range(0, len(entries), _FORGET_BATCH):
             batch = entries[start : start + _FORGET_BATCH]
-            args = [part for session_id, score in batch for part in (session_id, score)]
+            args = [older_than_ms, *(part for entry in batch for part in entry)]
             await run_script(
                 self.client,
                 FORGET,
@@ -271,10 +278,6 @@ class OwnerIndex:
     def _reader(self, session_id: str) -> Callable[[], Awaitable[Any]]:
         key = session_key(self.key_prefix, session_id)
         return lambda: self.client.lrange(key, 0, -1)
-
-    async def _server_ms(self) -> int:
-        seconds, micros = await self._command("list owner", ("time",), self.client.time)
-        return int(seconds) * 1000 + int(micros) // 1000
 
     async def _command(
         self, name: str, commands: Sequence[str], call: Callable[[], Awaitable[Any]]
