@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from openai_agents_session.cli import main
+from openai_agents_session.cli._doctor_checks import clocks
 from support import Cluster, ServerProcess
 from support.acl import acl_rules, create_acl_user
 
@@ -40,6 +41,7 @@ def test_a_plain_valkey_passes_with_warnings_about_durability(
         "eviction": {"ok"},
         "persistence": {"warn"},  # the test server saves nothing
         "replicas": {"warn"},
+        "clocks": {"ok"},
         "round trip": {"ok"},
     }
     assert "Valkey 9" in report["findings"][0]["found"]
@@ -67,6 +69,17 @@ def test_a_cluster_is_checked_on_every_primary(
     assert len(servers) == len(cluster.primaries)
     assert all("cluster" in f["found"] for f in servers)
     assert statuses(report)["round trip"] == {"ok"}
+    (clock,) = [f for f in report["findings"] if f["check"] == "clocks"]
+    assert clock["status"] == "ok" and f"{len(cluster.primaries)} primaries" in clock["found"]
+
+
+@pytest.mark.parametrize(
+    ("spread_ms", "status"), [(0, "ok"), (999, "ok"), (1_500, "warn"), (45_000, "problem")]
+)
+def test_primaries_clocks_apart_are_a_warning_then_a_problem(spread_ms: float, status: str) -> None:
+    finding = clocks({"a:1": 10.0, "b:2": 10.0 + spread_ms, "c:3": 10.0 + spread_ms / 2})
+    assert finding.status == status
+    assert (status == "ok") == (finding.advice == "")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +129,7 @@ def test_the_readme_app_user_passes_and_says_what_it_could_not_check(
         "eviction": {"unknown"},
         "persistence": {"unknown"},
         "replicas": {"unknown"},
+        "clocks": {"ok"},
         "round trip": {"ok"},
     }
     assert "+info" in report["findings"][0]["advice"]

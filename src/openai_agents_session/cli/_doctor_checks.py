@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Finding", "eviction", "persistence", "replication", "server"]
+__all__ = ["Finding", "clocks", "eviction", "persistence", "replication", "server"]
+
+# The owner index and a session live on different nodes of a cluster, and the data
+# lifecycle compares their clocks with a minute of margin (store.lifecycle); warn
+# long before that margin is at risk.
+CLOCK_WARN_MS = 1_000
+CLOCK_PROBLEM_MS = 30_000
 
 Status = Literal["ok", "warn", "problem", "unknown"]
 
@@ -151,6 +157,31 @@ def replication(info: Mapping[str, Any]) -> Finding:
             "to wait for it",
         )
     return Finding("replicas", "ok", found)
+
+
+def clocks(offsets: Mapping[str, float]) -> Finding:
+    """How far apart the primaries' clocks are (ms, each corrected by half its round trip).
+
+    ``max_age`` deadlines are each node's own; owners' indexes are kept with scores of
+    one node's clock checked against another's, with a minute of margin.
+    """
+    if len(offsets) < 2:
+        return Finding("clocks", "ok", "one primary: nothing to compare")
+    spread = max(offsets.values()) - min(offsets.values())
+    found = f"{len(offsets)} primaries' clocks within {spread:.0f} ms of each other"
+    if spread >= CLOCK_PROBLEM_MS:
+        return Finding(
+            "clocks",
+            "problem",
+            found,
+            "owner indexes need the nodes' clocks within a minute of each other (a write "
+            "could create a session its owner's erase misses); run NTP on every node",
+        )
+    if spread >= CLOCK_WARN_MS:
+        return Finding(
+            "clocks", "warn", found, "run NTP (or chrony) on every node: clocks drift apart"
+        )
+    return Finding("clocks", "ok", found)
 
 
 def _size(size: int) -> str:

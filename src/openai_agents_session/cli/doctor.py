@@ -25,7 +25,7 @@ from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from ..errors import StorePermissionError, is_permission_error
 from ._connection import cli_client
-from ._doctor_checks import Finding, eviction, persistence, replication, server
+from ._doctor_checks import Finding, clocks, eviction, persistence, replication, server
 from ._errors import operator_line, redact_url
 
 __all__ = ["add_doctor_parser"]
@@ -57,7 +57,11 @@ async def run_doctor(args: argparse.Namespace) -> int:
     try:
         # Unreachable, wrong password, TLS mismatch: the CLI's usual one-line errors.
         await client.ping()
-        findings = [*await _server_findings(client), await _round_trip(client, args.key_prefix)]
+        findings = [
+            *await _server_findings(client),
+            await _clock_finding(client),
+            await _round_trip(client, args.key_prefix),
+        ]
     finally:
         await client.aclose()
     _print(findings, args)
@@ -100,6 +104,29 @@ async def _info_by_primary(client: Any) -> dict[str, tuple[Any, Mapping[str, Any
     return {"": (None, await client.info())}
 
 
+async def _clock_finding(client: Any) -> Finding:
+    """The primaries' clocks compared, through ``TIME`` (which the store's user may run)."""
+    nodes = client.get_primaries() if isinstance(client, RedisCluster) else [None]
+    offsets: dict[str, float] = {}
+    try:
+        for node in nodes:
+            sent = time.time()
+            reply = await (client.time(target_nodes=node) if node is not None else client.time())
+            received = time.time()
+            seconds, micros = reply
+            server_ms = int(seconds) * 1000 + int(micros) / 1000
+            label = "" if node is None else f"{node.host}:{node.port}"
+            # Against this machine's clock, at the middle of the round trip.
+            offsets[label] = server_ms - (sent + received) / 2 * 1000
+    except (NoPermissionError, ResponseError) as exc:
+        if not is_permission_error(exc):
+            raise
+        return Finding(
+            "clocks", "unknown", "could not check: this user may not run TIME", "grant +time"
+        )
+    return clocks(offsets)
+
+
 async def _save_schedule(client: Any, node: Any) -> str | None:
     """``CONFIG GET save`` where the user may run it (admins), else ``None``."""
     try:
@@ -115,10 +142,15 @@ async def _save_schedule(client: Any, node: Any) -> str | None:
 
 
 async def _round_trip(client: Any, key_prefix: str) -> Finding:
-    """Every store operation once, on a scratch session deleted afterwards."""
-    from .. import RedisSession  # the store, only for this check
+    """Every store operation once, on a scratch session deleted afterwards, then the
+    data lifecycle's (max_age, an owner listed and erased) on another."""
+    from .. import OwnerIndex, RedisSession  # the store, only for this check
 
-    session = RedisSession(f"doctor-{os.urandom(6).hex()}", client, key_prefix=key_prefix, ttl=60)
+    scratch = f"doctor-{os.urandom(6).hex()}"
+    session = RedisSession(scratch, client, key_prefix=key_prefix, ttl=60)
+    owned = RedisSession(
+        f"{scratch}-owned", client, key_prefix=key_prefix, max_age=60, owner=scratch
+    )
     started = time.perf_counter()
     try:
         await session.add_items([{"role": "user", "content": "doctor"}])
@@ -127,6 +159,19 @@ async def _round_trip(client: Any, key_prefix: str) -> Finding:
         await session.pop_item()
         await session._atomic_replace_items([{"role": "user", "content": "replaced"}])
         await session.clear_session()
+        await owned.get_items()
+        await owned.add_items([{"role": "user", "content": "doctor"}])
+        index = OwnerIndex(client, key_prefix=key_prefix)
+        listed = await index.sessions(scratch)
+        erased = await index.erase(scratch)
+        if listed != [owned.session_id] or erased != 1:
+            return Finding(
+                "round trip",
+                "problem",
+                f"the owner index under prefix {key_prefix!r} did not list and erase a "
+                f"session it registered (listed {len(listed)}, erased {erased})",
+                "run `openai-agents-session doctor --json` again; report it if it persists",
+            )
     except StorePermissionError as exc:
         return Finding(
             "round trip",
@@ -145,12 +190,15 @@ async def _round_trip(client: Any, key_prefix: str) -> Finding:
         # Else the scratch keys expire within two minutes anyway.
         with contextlib.suppress(RedisError):
             await client.delete(session.key, session.operation_log_key, session.popped_items_key)
+        with contextlib.suppress(RedisError):
+            await client.delete(owned.key, owned.operation_log_key, owned.life_key)
     elapsed = (time.perf_counter() - started) * 1000
     return Finding(
         "round trip",
         "ok",
-        f"add_items, get_items, pop_item, replace_items and clear_session under prefix "
-        f"{key_prefix!r}: {elapsed:.1f} ms in all",
+        f"add_items, get_items, pop_item, replace_items, clear_session, and a session "
+        f"with max_age and an owner listed and erased, under prefix {key_prefix!r}: "
+        f"{elapsed:.1f} ms in all",
     )
 
 
