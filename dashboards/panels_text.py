@@ -124,4 +124,11 @@ DESCRIPTIONS: dict[str, str] = {
         "attribute openai_agents_session.log_evictions and follow the runbook's "
         "OpenAIAgentsSessionOperationLogEvicting section."
     ),
+    "Sessions ended by max_age per second": (
+        "Conversations that outlived RedisSession(max_age=...) and were deleted by it, "
+        "counted when the next operation on the conversation (within 2 minutes of the "
+        "deadline) finds it gone; that operation starts a new session. Zero without "
+        "max_age. A rise after a deploy means max_age is shorter than conversations last: "
+        "users see their history restart."
+    ),
 }

@@ -198,6 +198,20 @@ def _sessions(path: MetricPath) -> list[Builder[Panel]]:
                 ),
             ],
         ),
+        timeseries_panel(
+            "Sessions ended by max_age per second",
+            "ops",
+            [
+                (
+                    rate(
+                        path.metric("sessions_expired_total"),
+                        path.expiry_reason,
+                        plain + f', {path.expiry_reason}!=""',
+                    ),
+                    _legend(path.expiry_reason),
+                )
+            ],
+        ),
     ]
 
 

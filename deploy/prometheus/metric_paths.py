@@ -33,6 +33,7 @@ from openai_agents_session.instrumentation.metric_names import (
     DB_OPERATION_NAME,
     ERROR_CATEGORY,
     ERROR_TYPE,
+    EXPIRY_REASON,
     METER_NAME,
     METRICS,
     SIGNAL,
@@ -73,6 +74,7 @@ class MetricPath:
         operation: the label holding the operation (``get_items``, ...).
         error_type: the label holding a failure's category (``timeout``, ...).
         signal: the label naming the telemetry signal that failed.
+        expiry_reason: the label saying why a session ended (``max_age``).
         scope: matchers every raw query of this path carries ("" for none).
         duration_buckets: the latency histogram's bucket boundaries on this path.
         series: prometheus_client family (short key) -> this path's series name.
@@ -82,6 +84,7 @@ class MetricPath:
     operation: str
     error_type: str
     signal: str
+    expiry_reason: str
     scope: str
     duration_buckets: tuple[float, ...]
     series: dict[str, str] = field(repr=False)
@@ -119,6 +122,7 @@ PROMETHEUS = MetricPath(
     operation="operation",
     error_type="error_type",
     signal="signal",
+    expiry_reason="reason",
     scope="",
     duration_buckets=DURATION_BUCKETS,
     series={_family(row.prometheus): row.prometheus for row in METRICS},
@@ -129,6 +133,7 @@ OTEL = MetricPath(
     operation=prometheus_label(DB_OPERATION_NAME),
     error_type=prometheus_label(ERROR_CATEGORY),
     signal=prometheus_label(SIGNAL),
+    expiry_reason=prometheus_label(EXPIRY_REASON),
     scope=f'otel_scope_name="{METER_NAME}"',
     duration_buckets=OTEL_DURATION_BUCKETS,
     series={_family(row.prometheus): row.prometheus_via_otel for row in METRICS},
