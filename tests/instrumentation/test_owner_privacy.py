@@ -3,33 +3,19 @@ whatever the session id mode, and a failure of the owner's index is no exception
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
 from openai_agents_session import OwnerIndex, RedisSession, instrument
 from openai_agents_session.store.keys import owner_index_key
 
-
-def _signals(exporter: InMemorySpanExporter, registry: CollectorRegistry, logs: Any) -> str:
-    spans = [
-        json.dumps(
-            {
-                "name": span.name,
-                "attributes": dict(span.attributes or {}),
-                "events": [dict(event.attributes or {}) for event in span.events],
-                "status": span.status.description,
-            }
-        )
-        for span in exporter.get_finished_spans()
-    ]
-    return "\n".join([*spans, generate_latest(registry).decode(), json.dumps(logs, default=str)])
+from .test_privacy import _everything
 
 
 @pytest.mark.parametrize("mode", ["hashed", "raw"])
@@ -67,7 +53,7 @@ async def test_the_owner_is_in_no_signal(
             await broken.add_items([{"role": "user", "content": "hi"}])
         await OwnerIndex(valkey_client).erase(owner)
     assert broken_owner not in str(raised.value)
-    text = _signals(exporter, registry, logs)
+    text = _everything(exporter, registry, logs)
     assert "error" in text  # the failure was recorded...
     for name in (owner, broken_owner):
         assert name not in text  # ...without naming either owner
