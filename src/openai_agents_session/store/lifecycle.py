@@ -43,6 +43,7 @@ from __future__ import annotations
 from .oplog import WINDOW_MS
 
 __all__ = [
+    "SERVER_CLOCK",
     "LIFE_COMMANDS",
     "LIFE_GRACE_MS",
     "LIFE_PRELUDE",
@@ -62,17 +63,23 @@ PRUNE_AFTER_MS = REGISTRATION_MS + 60_000
 # How long after its age deadline a session's life hash stays to report that expiry.
 LIFE_GRACE_MS = WINDOW_MS
 
+# server_ms(): the server's clock in ms, for every script that scores or ages by it.
+SERVER_CLOCK = """
+local function server_ms()
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+end
+"""
+
 # Defines now_ms, server_ms(), the `life` of the session and the functions every
 # script uses to deadline the list. Expects `max_age` (ms, 0 = none) and
 # `registration` ('' = no owner; else the score of the latest registration, '0' =
 # none yet) to be set by the script; KEYS[#KEYS] is the life hash when either is.
 # Only reads here: each script reads all its keys before its first write.
-LIFE_PRELUDE = f"""
+LIFE_PRELUDE = (
+    SERVER_CLOCK
+    + f"""
 local now_ms = 0
-local function server_ms()
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-end
 local life_on = max_age > 0 or registration ~= ''
 local life = {{}}
 local list_exists = true
@@ -138,5 +145,6 @@ local function arm_popped(window)
   return redis.call('PEXPIRE', KEYS[3], window)
 end
 """
+)
 
 LIFE_COMMANDS = ("time", "exists", "hmget", "hset", "hdel", "pexpire", "pexpireat")

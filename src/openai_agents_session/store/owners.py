@@ -24,7 +24,7 @@ from .._clients import RedisClient
 from .codec import decode_items
 from .execution import DEFAULT_MIGRATION_WAIT, run_command, run_script
 from .keys import DEFAULT_KEY_PREFIX, life_key, owner_index_key, popped_items_key, session_key
-from .lifecycle import PRUNE_AFTER_MS, REGISTRATION_MS, TOMBSTONE_MS
+from .lifecycle import PRUNE_AFTER_MS, REGISTRATION_MS, SERVER_CLOCK, TOMBSTONE_MS
 from .scripts import Script
 from .validate import check_text
 
@@ -38,19 +38,14 @@ _CONCURRENCY = 16
 # Index entries per FORGET script: a script blocks the server while it runs.
 _FORGET_BATCH = 500
 
-_CLOCK = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-"""
-
 # KEYS[1]: the owner's index. ARGV[1]: session id, ARGV[2]: ms the index must live at
 # least (0: for ever). Returns the new score, strictly above the entry's previous
 # one: an erase that saw the previous score cannot remove this registration.
 REGISTER = Script(
     "register_owner",
-    _CLOCK
+    SERVER_CLOCK
     + """
-local score = now_ms
+local score = server_ms()
 local previous = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
 if previous and previous >= score then
   score = previous + 1
@@ -101,12 +96,12 @@ return length
 # score... Removes each entry still at the score it was seen with; returns how many.
 FORGET = Script(
     "forget_sessions",
-    """
+    SERVER_CLOCK
+    + """
 local older_than = tonumber(ARGV[1])
 local now_ms = 0
 if older_than > 0 then
-  local now = redis.call('TIME')
-  now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  now_ms = server_ms()
 end
 local removed = 0
 for index = 2, #ARGV, 2 do
