@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..events import ExpiryReason
+
 # What a write script answers, alone, when it refused to create an unregistered session.
 UNREGISTERED = -1
 
@@ -21,7 +23,7 @@ class WriteReply:
     # Operation-log entries dropped while still inside the window.
     log_evictions: int
     # This write found the session aged out (max_age) and started a new one.
-    expired: bool = False
+    expired: ExpiryReason | None = None
     # Refused, nothing written: the session must be registered with its owner first.
     unregistered: bool = False
 
@@ -34,7 +36,7 @@ class ReadReply:
     length: int
     ttl_refreshed: bool
     items: list[Any]
-    expired: bool = False
+    expired: ExpiryReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class PopReply:
     log_evictions: int
     # The stored element removed (or, for a replay, the one the original removed).
     item: bytes | str | None
-    expired: bool = False
+    expired: ExpiryReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,16 @@ class ReplaceReply:
     log_evictions: int
     # False: the expected items had changed, nothing was written.
     replaced: bool
-    expired: bool = False
+    expired: ExpiryReason | None = None
     unregistered: bool = False
 
 
 _UNREGISTERED_REPLACE = ReplaceReply(0, 0, False, False, 0, False, unregistered=True)
+
+
+def _expiry(flag: Any) -> ExpiryReason | None:
+    # The scripts flag one reason only: the session outlived its max_age.
+    return "max_age" if int(flag) else None
 
 
 def _unregistered(reply: Any) -> bool:
@@ -73,12 +80,12 @@ def write(reply: Any) -> WriteReply:
         return _UNREGISTERED_WRITE
     length, trimmed, refreshed, replayed, evicted, expired = reply
     return WriteReply(
-        int(length), int(trimmed), bool(refreshed), bool(replayed), int(evicted), bool(expired)
+        int(length), int(trimmed), bool(refreshed), bool(replayed), int(evicted), _expiry(expired)
     )
 
 
 def read(reply: Any) -> ReadReply:
-    expired = len(reply) > 3 and bool(reply[3])
+    expired = _expiry(reply[3]) if len(reply) > 3 else None
     return ReadReply(int(reply[0]), bool(reply[1]), list(reply[2]), expired)
 
 
@@ -86,7 +93,7 @@ def pop(reply: Any) -> PopReply:
     # No sixth element when nothing was popped; None when a replay finds no kept item.
     item = reply[5] if len(reply) > 5 else None
     return PopReply(
-        int(reply[0]), bool(reply[1]), bool(reply[2]), int(reply[3]), item, bool(reply[4])
+        int(reply[0]), bool(reply[1]), bool(reply[2]), int(reply[3]), item, _expiry(reply[4])
     )
 
 
@@ -101,5 +108,5 @@ def replace(reply: Any) -> ReplaceReply:
         bool(replayed),
         int(evicted),
         bool(replaced),
-        bool(expired),
+        _expiry(expired),
     )

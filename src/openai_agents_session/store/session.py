@@ -24,7 +24,7 @@ from redis.exceptions import ResponseError
 from .._clients import InjectedClient, OwnedClients, RedisClient
 from .._server import server_of_client, server_of_url
 from ..errors import DurabilityError, SessionKeyTypeError
-from ..events import StoreEvent, StoreInfo, StoreObserver, report
+from ..events import ExpiryReason, StoreEvent, StoreInfo, StoreObserver, report
 from . import replies
 from .codec import CorruptItem, decode_item, decode_items, encode_items, stored_size
 from .compaction import snapshot_of
@@ -232,7 +232,8 @@ class RedisSession(SessionABC):
             return []
         window = None if limit is None or limit >= _LARGEST_WINDOW else limit
         rearm = self.options.read_ttl_ms > 0 and self._rearm.due()
-        refreshed = expired = False
+        refreshed = False
+        expired: ExpiryReason | None = None
         round_trips = 0
         length: int | None
         while True:
@@ -266,7 +267,7 @@ class RedisSession(SessionABC):
                     ttl_refreshed=refreshed,
                     corrupt_skipped=corrupt,
                     round_trips=round_trips,
-                    expired="max_age" if expired else None,
+                    expired=expired,
                 )
                 report(event, self._observer)
                 return items
@@ -305,7 +306,8 @@ class RedisSession(SessionABC):
         or the head is reached, as the SDK's own sessions do.
         """
         corrupt = round_trips = evictions = 0
-        refreshed = replayed = expired = False
+        refreshed = replayed = False
+        expired: ExpiryReason | None = None
         while True:
             with self._ids.call("pop_item") as operation_id:
                 popped, trips = await self._execute(POP, operation_id, self.options.read_ttl_ms)
@@ -331,7 +333,7 @@ class RedisSession(SessionABC):
                 replayed=replayed,
                 log_evictions=evictions,
                 round_trips=round_trips,
-                expired="max_age" if expired else None,
+                expired=expired,
             )
             report(event, self._observer)
             return item
@@ -558,7 +560,7 @@ def _write_event(
         log_evictions=reply.log_evictions,
         item_sizes=sizes,
         round_trips=round_trips,
-        expired="max_age" if reply.expired else None,
+        expired=reply.expired,
     )
 
 
